@@ -1,0 +1,72 @@
+"""chatgpt-browser: unattended credential harvest, sessions and a resilient client for
+the December 2022 ChatGPT web stack, plus a faithful local emulator of that site.
+
+Heavy parts (Playwright, the emulator, Redis) load only when first used, so importing
+the package or running CLI commands that need no browser stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from .credentials import CredentialSource, Credentials, fingerprint
+from .errors import *  # noqa: F403 - the exception tree is part of the public surface
+from .errors import __all__ as _error_names
+from .pages import PageKind, classify_page
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .browser.harvest import harvest
+    from .client.api import ChatGPTAPI, ChatResponse, ModerationResult
+    from .client.conversation import Conversation
+    from .emulator.process import Emulator
+    from .session.manager import SessionManager
+    from .session.redis_store import RedisStore
+    from .session.store import FileStore
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# name -> module that defines it; imported on first attribute access (PEP 562).
+_LAZY = {
+    "Emulator": "chatgpt_browser.emulator.process",
+    "harvest": "chatgpt_browser.browser.harvest",
+    "ChatGPTAPI": "chatgpt_browser.client.api",
+    "ChatResponse": "chatgpt_browser.client.api",
+    "ModerationResult": "chatgpt_browser.client.api",
+    "Conversation": "chatgpt_browser.client.conversation",
+    "SessionManager": "chatgpt_browser.session.manager",
+    "FileStore": "chatgpt_browser.session.store",
+    "RedisStore": "chatgpt_browser.session.redis_store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chatgpt_browser' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "ChatGPTAPI",
+    "ChatResponse",
+    "Conversation",
+    "CredentialSource",
+    "Credentials",
+    "Emulator",
+    "FileStore",
+    "ModerationResult",
+    "PageKind",
+    "RedisStore",
+    "SessionManager",
+    "__version__",
+    "classify_page",
+    "fingerprint",
+    "harvest",
+    *_error_names,
+]
