@@ -225,7 +225,14 @@ class NetworkError(ChatGPTError):
 
 
 class ChatGPTTimeoutError(NetworkError):
-    """A deadline passed: connect, read, a stalled stream, or a total budget."""
+    """A deadline passed: connect, read, a stalled stream, or a total budget.
+
+    For a stalled stream, `partial_response` holds the text received before the stall.
+    """
+
+    def __init__(self, message: str, *, partial_response: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.partial_response = partial_response
 
 
 class StreamError(ChatGPTError):
