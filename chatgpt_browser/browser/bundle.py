@@ -1,0 +1,140 @@
+"""Pure helpers that turn what the browser saw into a `Credentials` bundle.
+
+No Playwright here: cookies are plain dicts (Playwright's shape: name, value, domain,
+path, expires), the session answer is the JSON text of `/api/auth/session`, headers are
+the lower-cased request headers the browser really sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..credentials import Credentials
+from ..errors import AuthError
+
+#: Request headers an HTTP client must copy to look like the browser that earned the clearance.
+CLIENT_HINT_HEADERS = ("sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform", "accept-language")
+
+
+def cookie_value(cookies: Iterable[Mapping[str, Any]], name: str) -> str | None:
+    """A cookie's value; a session split into `name.0`, `name.1`, ... is joined in order."""
+    by_name = {c["name"]: str(c["value"]) for c in cookies}
+    if by_name.get(name):
+        return by_name[name]
+    chunks: list[tuple[int, str]] = []
+    for cookie_name, value in by_name.items():
+        match = re.fullmatch(re.escape(name) + r"\.(\d+)", cookie_name)
+        if match:
+            chunks.append((int(match.group(1)), value))
+    if not chunks:
+        return None
+    chunks.sort()
+    if [index for index, _ in chunks] != list(range(len(chunks))):
+        raise AuthError(f"the session cookie {name} is split into chunks with gaps; cannot rebuild it")
+    return "".join(value for _, value in chunks)
+
+
+def parse_iso8601(text: str | None) -> float | None:
+    """Epoch seconds from "2023-01-10T12:00:00.000Z" (None if absent or unparsable)."""
+    if not text:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.timestamp()
+
+
+def jwt_expiry(token: str | None) -> float | None:
+    """The `exp` claim of a JWT (not verified: we only need to know when to renew)."""
+    if not token or token.count(".") != 2:
+        return None
+    payload = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, TypeError):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return float(exp) if isinstance(exp, (int, float)) else None
+
+
+def parse_session(text: str) -> dict[str, Any]:
+    """The JSON object of `/api/auth/session`; {} if it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def session_has_user(data: Mapping[str, Any]) -> bool:
+    return isinstance(data.get("user"), dict) and not data.get("error")
+
+
+def client_hints(sent: Mapping[str, str]) -> dict[str, str]:
+    lowered = {k.lower(): v for k, v in sent.items()}
+    return {name: lowered[name] for name in CLIENT_HINT_HEADERS if name in lowered}
+
+
+def build_credentials(
+    *,
+    site: Any,
+    session_data: Mapping[str, Any],
+    cookies: Iterable[Mapping[str, Any]],
+    sent_headers: Mapping[str, str],
+    account: str | None,
+    proxy: str | None,
+    now: float,
+    timings: Mapping[str, float],
+    source: str,
+) -> Credentials:
+    """Assemble the bundle; raises AuthError when a required part is missing."""
+    cookies = list(cookies)
+    session_token = cookie_value(cookies, site.session_cookie)
+    if not session_token:
+        raise AuthError(f"logged in, but the browser holds no {site.session_cookie} cookie")
+    clearance = cookie_value(cookies, site.clearance_cookie)
+    lowered = {k.lower(): v for k, v in sent_headers.items()}
+    user_agent = lowered.get("user-agent")
+    if not user_agent:
+        raise AuthError("could not read the User-Agent the browser sent")
+    access_token = session_data.get("accessToken") or None
+    access_expiry = jwt_expiry(access_token)
+    if access_token and access_expiry is None:
+        access_expiry = now + site.access_token_ttl
+    user = session_data.get("user") or {}
+    return Credentials(
+        site=site.base_url,
+        user_agent=user_agent,
+        session_token=session_token,
+        clearance_token=clearance,
+        account=account or (user.get("email") if isinstance(user, dict) else None),
+        clearance_expires_at=now + site.clearance_ttl if clearance else None,
+        session_expires_at=parse_iso8601(session_data.get("expires")),
+        access_token=access_token,
+        access_token_expires_at=access_expiry,
+        headers=client_hints(sent_headers),
+        proxy=proxy,
+        obtained_at=now,
+        timings=dict(timings),
+        source=source,
+    )
+
+
+__all__ = [
+    "CLIENT_HINT_HEADERS",
+    "build_credentials",
+    "client_hints",
+    "cookie_value",
+    "jwt_expiry",
+    "parse_iso8601",
+    "parse_session",
+    "session_has_user",
+]

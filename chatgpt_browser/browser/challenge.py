@@ -1,0 +1,107 @@
+"""Wait for a Cloudflare-style challenge to clear in a live page, clicking its checkbox.
+
+How this works: the page is classified with the pure `pages.classify_page()` (shared with
+the HTTP client). While it is a challenge, we wait in short slices for the document to
+stop looking like one (a `wait_for_function` predicate polled by the browser on every
+animation frame, so we react within a frame of the challenge's redirect), and between
+slices we re-classify: a hard block raises at once, an interactive variant gets one
+trusted click on its "Verify you are human" box. Everything runs against one deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from ..errors import BlockedError, ChallengeError
+from ..pages import PageKind, classify_page
+
+log = logging.getLogger(__name__)
+
+# True once the document is parsed and is not a challenge page (any variant).
+_NOT_CHALLENGE_JS = """() => document.readyState !== 'loading' && !(
+  document.getElementById('challenge-form') || document.getElementById('challenge-running') ||
+  document.getElementById('cf-please-wait') || window._cf_chl_opt ||
+  document.title === 'Just a moment...')"""
+
+#: Where the "Verify you are human" control may be (plain page, hCaptcha box, Turnstile iframe).
+CHECKBOX_SELECTORS = (
+    "input[type=checkbox]",
+    "[role=checkbox]",
+    "label:has-text('Verify you are human')",
+    "#challenge-stage button",
+)
+_SLICE_MS = 250
+# Shown (instead of "Checking if the site connection is secure") once a challenge failed.
+_FAILED_MARKER = "verification failed"
+
+
+def where(page: Any) -> str:
+    """The page's URL without its query, for messages: queries carry one-time tokens."""
+    return str(page.url).split("?", 1)[0]
+
+
+def current_kind(page: Any) -> tuple[PageKind, str]:
+    """Classify what the page shows now; (kind, html). Mid-navigation counts as a challenge."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        html = page.content()
+    except PlaywrightError as exc:
+        if "navigating" in str(exc) or "context was destroyed" in str(exc):
+            return PageKind.CHALLENGE, ""
+        raise
+    return classify_page(None, {"content-type": "text/html"}, html), html
+
+
+def _click_checkbox(page: Any) -> bool:
+    """One trusted click (real input events via CDP) on the first checkbox we can see."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for frame in page.frames:
+        for selector in CHECKBOX_SELECTORS:
+            try:
+                target = frame.locator(selector).first
+                if target.is_visible():
+                    target.click(timeout=2000)
+                    log.debug("clicked the challenge checkbox (%s)", selector)
+                    return True
+            except PlaywrightError:
+                continue
+    return False
+
+
+def wait_until_cleared(page: Any, *, deadline: float, click: bool = True) -> bool:
+    """Block until the page is past the challenge; True if a challenge was seen.
+
+    Raises `BlockedError` for a hard block and `ChallengeError` when `deadline`
+    (a `time.monotonic()` value) passes first.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    seen = False
+    clicked = False
+    while True:
+        kind, html = current_kind(page)
+        if kind is PageKind.BLOCKED:
+            raise BlockedError(f"the site blocked this client (Access denied, error 1020) at {where(page)}")
+        if not kind.is_challenge:
+            return seen
+        seen = True
+        if _FAILED_MARKER in html.lower():
+            # A failed challenge never clears by waiting; the caller may retry headed.
+            raise ChallengeError(f"the site rejected this browser's challenge answer at {where(page)}")
+        if kind is PageKind.INTERACTIVE_CHALLENGE and click and not clicked:
+            clicked = _click_checkbox(page)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ChallengeError(f"the challenge at {where(page)} did not clear in time")
+        try:
+            page.wait_for_function(_NOT_CHALLENGE_JS, timeout=min(remaining, _SLICE_MS / 1000) * 1000)
+        except PlaywrightError as exc:
+            if "Timeout" not in str(exc) and "navigat" not in str(exc) and "destroyed" not in str(exc):
+                raise
+
+
+__all__ = ["CHECKBOX_SELECTORS", "current_kind", "wait_until_cleared", "where"]

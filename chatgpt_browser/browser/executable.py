@@ -1,0 +1,145 @@
+"""Find a Chromium/Chrome executable to drive.
+
+Order: an explicit path, `CHATGPT_BROWSER_EXECUTABLE`, Playwright's own downloaded
+browsers, then system installs in the usual places for Linux, macOS and Windows. When
+nothing fits, one `BrowserNotFoundError` lists every place tried and how to get a browser.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from .. import config
+from ..errors import BrowserNotFoundError
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = (
+    "Install one: `python -m playwright install chromium`, or your system's package "
+    "(Debian/Ubuntu: `apt install chromium`; macOS: Google Chrome; Windows: Google Chrome), "
+    "or point CHATGPT_BROWSER_EXECUTABLE / --executable at a Chromium or Chrome binary."
+)
+
+_LINUX_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+_LINUX_PATHS = (
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+    "/usr/bin/google-chrome-stable",
+    "/opt/google/chrome/chrome",
+    "/snap/bin/chromium",
+)
+_MAC_PATHS = (
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    "~/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "~/Applications/Chromium.app/Contents/MacOS/Chromium",
+)
+_WINDOWS_SUFFIXES = (
+    r"Google\Chrome\Application\chrome.exe",
+    r"Chromium\Application\chrome.exe",
+)
+
+
+def _playwright_candidates(environ: Mapping[str, str]) -> list[str]:
+    """Executables of browsers downloaded by `playwright install` (newest first)."""
+    roots: list[str] = []
+    if environ.get("PLAYWRIGHT_BROWSERS_PATH") not in (None, "", "0"):
+        roots.append(environ["PLAYWRIGHT_BROWSERS_PATH"])
+    if sys.platform == "darwin":
+        roots.append("~/Library/Caches/ms-playwright")
+    elif sys.platform == "win32":
+        roots.append(os.path.join(environ.get("LOCALAPPDATA", "~"), "ms-playwright"))
+    else:
+        roots.append(os.path.join(environ.get("XDG_CACHE_HOME", "~/.cache"), "ms-playwright"))
+    patterns = (
+        "chromium-*/chrome-linux*/chrome",
+        "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium",
+        "chromium-*/chrome-mac*/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing",
+        "chromium-*/chrome-win*/chrome.exe",
+    )
+    found: list[str] = []
+    for root in roots:
+        for pattern in patterns:
+            found += glob.glob(os.path.join(os.path.expanduser(root), pattern))
+    # chromium-1234: a higher revision is newer.
+    return sorted(found, key=lambda p: [int(n) for n in re.findall(r"chromium-(\d+)", p)[:1]], reverse=True)
+
+
+def _system_candidates(environ: Mapping[str, str]) -> list[str]:
+    if sys.platform == "darwin":
+        return [os.path.expanduser(p) for p in _MAC_PATHS]
+    if sys.platform == "win32":
+        bases = [environ.get(v) for v in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")]
+        return [os.path.join(b, s) for b in bases if b for s in _WINDOWS_SUFFIXES]
+    on_path = [p for p in (shutil.which(n, path=environ.get("PATH")) for n in _LINUX_NAMES) if p]
+    return list(dict.fromkeys([*on_path, *_LINUX_PATHS]))
+
+
+def _usable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def find_browser(explicit: str | None = None, *, environ: Mapping[str, str] | None = None) -> str:
+    """Path of the Chromium/Chrome to launch; raises `BrowserNotFoundError` listing what was tried.
+
+    An explicit path (argument or environment) that does not work is an error of its own:
+    we do not silently fall back to another browser the user did not ask for.
+    """
+    environ = os.environ if environ is None else environ
+    for label, wanted in (
+        ("executable", explicit),
+        ("CHATGPT_BROWSER_EXECUTABLE", config.env("EXECUTABLE", environ)),
+    ):
+        if wanted:
+            path = os.path.expanduser(wanted)
+            resolved = path if os.sep in path else (shutil.which(path, path=environ.get("PATH")) or path)
+            if _usable(resolved):
+                return resolved
+            raise BrowserNotFoundError(f"{label} {wanted!r} is not an executable file. {INSTALL_HINT}")
+    tried: list[str] = []
+    for path in [*_playwright_candidates(environ), *_system_candidates(environ)]:
+        if _usable(path):
+            log.debug("using browser %s", path)
+            return path
+        tried.append(path)
+    where = ", ".join(tried) if tried else "(no candidate locations on this platform)"
+    raise BrowserNotFoundError(
+        f"no Chromium or Chrome found; tried Playwright's browsers and {where}. {INSTALL_HINT}"
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _version_of(path: str, mtime: float) -> str | None:
+    try:
+        out = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=15, stdin=subprocess.DEVNULL
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)\.(\d+)", out)
+    return match.group(0) if match else None
+
+
+def browser_version(path: str) -> str | None:
+    """The executable's full version ("156.0.8078.108"), or None if it will not say.
+
+    Cached per path and modification time: asking costs a process start (~50 ms).
+    """
+    try:
+        mtime = Path(path).stat().st_mtime
+    except OSError:
+        return None
+    return _version_of(path, mtime)
+
+
+__all__ = ["INSTALL_HINT", "browser_version", "find_browser"]

@@ -1,0 +1,195 @@
+"""The e-mail/password login (NextAuth + auth0 pages), driven in a live page.
+
+Each step waits for *any* of the outcomes it can have (next page, error text, captcha,
+one-time-code page) with one locator, so a wrong password is reported the moment the
+error shows, never after a timeout. Every wait is bounded by the harvest's deadline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..config import SiteProfile
+from ..errors import ChatGPTBrowserError, HumanNeededError, InvalidCredentialsError, SiteAtCapacityError
+from ..pages import PageKind
+from .challenge import current_kind, wait_until_cleared
+
+log = logging.getLogger(__name__)
+
+#: What the login pages say when the e-mail or password is wrong (auth0 wordings).
+WRONG_CREDENTIALS_TEXTS = (
+    "Wrong email or password",
+    "Wrong username or password",
+    "couldn't find an account with that email",
+    "user does not exist",
+)
+_OTP_REJECTED = "text=/code you entered is invalid|invalid code|wrong code/i"
+_CAPTCHA_ATTEMPTS = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Captcha:
+    """What a captcha solver gets: the challenge image (PNG/JPEG bytes) and where it was shown."""
+
+    image: bytes
+    url: str
+    kind: str = "image"
+
+
+CaptchaSolver = Callable[[Captcha], str]
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginOptions:
+    email: str
+    password: str = dataclasses.field(repr=False)
+    totp_secret: str | None = dataclasses.field(default=None, repr=False)
+    captcha_solver: CaptchaSolver | None = None
+    #: A person is watching (headed): wait for them instead of raising HumanNeededError.
+    interactive: bool = False
+
+
+def _remaining_ms(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.001) * 1000
+
+
+def _wait_for_one(page: Any, outcomes: dict[str, str], deadline: float) -> str:
+    """Name of the first outcome whose selector becomes visible (one combined wait)."""
+    locators = {name: page.locator(selector).first for name, selector in outcomes.items()}
+    combined = None
+    for locator in locators.values():
+        combined = locator if combined is None else combined.or_(locator)
+    assert combined is not None
+    combined.first.wait_for(state="visible", timeout=_remaining_ms(deadline))
+    for name, locator in locators.items():
+        if locator.is_visible():
+            return name
+    return next(iter(outcomes))  # pragma: no cover - the wait above guarantees one
+
+
+def _wrong_credentials_selector() -> str:
+    return "text=/" + "|".join(re.escape(text) for text in WRONG_CREDENTIALS_TEXTS) + "/i"
+
+
+def capacity_policy(retries: int, deadline: float, sleep: Callable[[float], None]) -> Any:
+    """Retry "at capacity" a bounded number of times, backing off, never past `deadline`."""
+    import tenacity
+
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(retries + 1)
+        | tenacity.stop_after_delay(deadline - time.monotonic()),
+        wait=tenacity.wait_exponential(multiplier=0.5, max=5.0),
+        retry=tenacity.retry_if_exception_type(SiteAtCapacityError),
+        sleep=sleep,
+        reraise=True,
+        before_sleep=lambda state: log.info(
+            "site at capacity; retry %d of %d", state.attempt_number, retries
+        ),
+    )
+
+
+def open_login_page(page: Any, site: SiteProfile, *, deadline: float, capacity_retries: int = 3) -> None:
+    """Go to the landing page, through the challenge, retrying while the site is at capacity."""
+
+    def pause(seconds: float) -> None:  # waits inside Playwright, which keeps serving events
+        page.wait_for_timeout(seconds * 1000)
+
+    for attempt in capacity_policy(capacity_retries, deadline, pause):
+        with attempt:
+            page.goto(
+                site.url(site.login_path), wait_until="domcontentloaded", timeout=_remaining_ms(deadline)
+            )
+            wait_until_cleared(page, deadline=deadline)
+            kind, _ = current_kind(page)
+            if kind is PageKind.AT_CAPACITY:
+                raise SiteAtCapacityError(
+                    f"the site is at capacity (gave up after {capacity_retries} retries)", status_code=503
+                )
+
+
+def _human_needed(page: Any, opts: LoginOptions, site: SiteProfile, deadline: float, why: str) -> None:
+    """Let a person finish (interactive mode) or raise HumanNeededError (unattended)."""
+    if not opts.interactive:
+        raise HumanNeededError(f"{why}; run once with interactive=True (headed), or configure it")
+    log.warning("%s: waiting for a person to finish the login in the browser window", why)
+    page.locator(site.chat_ready).first.wait_for(state="visible", timeout=_remaining_ms(deadline))
+
+
+def _solve_captcha(page: Any, opts: LoginOptions, site: SiteProfile, deadline: float) -> bool:
+    """Fill the captcha field; False if nobody can (the caller decides what that means)."""
+    if opts.captcha_solver is None:
+        return False
+    image = page.locator(site.captcha_image).first
+    data = image.screenshot(timeout=_remaining_ms(deadline))
+    try:
+        answer = opts.captcha_solver(Captcha(image=data, url=page.url))
+    except ChatGPTBrowserError:
+        raise
+    except Exception as exc:
+        raise HumanNeededError(f"the captcha solver failed: {type(exc).__name__}: {exc}") from exc
+    page.locator(site.captcha_input).first.fill(str(answer))
+    return True
+
+
+def log_in(page: Any, site: SiteProfile, opts: LoginOptions, *, deadline: float) -> None:
+    """From the (cleared) landing page to the chat page. Raises a typed AuthError on failure."""
+    wrong = _wrong_credentials_selector()
+    page.locator(site.login_button).first.click(timeout=_remaining_ms(deadline))
+
+    # Identifier page (auth0), possibly with a captcha.
+    page.locator(site.username_input).first.wait_for(state="visible", timeout=_remaining_ms(deadline))
+    page.locator(site.username_input).first.fill(opts.email)
+    for _attempt in range(_CAPTCHA_ATTEMPTS):
+        has_captcha = page.locator(site.captcha_input).first.is_visible()
+        if has_captcha and not _solve_captcha(page, opts, site, deadline):
+            _human_needed(page, opts, site, deadline, "the login page asks for a captcha")
+            return
+        page.locator(site.submit_button).first.click(timeout=_remaining_ms(deadline))
+        outcome = _wait_for_one(
+            page,
+            {"password": site.password_input, "wrong": wrong, "captcha": site.captcha_input},
+            deadline,
+        )
+        if outcome == "password":
+            break
+        if outcome == "wrong":
+            raise InvalidCredentialsError(f"the site rejected the e-mail address {opts.email!r}")
+        # Captcha shown again: the answer was wrong (or it appeared only now). Retry.
+        if page.locator(site.username_input).first.is_visible():
+            page.locator(site.username_input).first.fill(opts.email)
+    else:
+        raise HumanNeededError(f"the captcha was not accepted after {_CAPTCHA_ATTEMPTS} answers")
+
+    # Password page.
+    page.locator(site.password_input).first.fill(opts.password)
+    page.locator(site.submit_button).first.click(timeout=_remaining_ms(deadline))
+    outcome = _wait_for_one(page, {"chat": site.chat_ready, "wrong": wrong, "otp": site.otp_input}, deadline)
+    if outcome == "wrong":
+        raise InvalidCredentialsError("wrong e-mail or password")
+    if outcome == "otp":
+        _one_time_code(page, site, opts, deadline)
+    wait_until_cleared(page, deadline=deadline)
+
+
+def _one_time_code(page: Any, site: SiteProfile, opts: LoginOptions, deadline: float) -> None:
+    if not opts.totp_secret:
+        _human_needed(
+            page, opts, site, deadline, "the account asks for a one-time code and no TOTP secret is set"
+        )
+        return
+    import pyotp
+
+    code = pyotp.TOTP(opts.totp_secret).now()
+    page.locator(site.otp_input).first.fill(code)
+    page.locator(site.submit_button).first.click(timeout=_remaining_ms(deadline))
+    outcome = _wait_for_one(page, {"chat": site.chat_ready, "otp_error": _OTP_REJECTED}, deadline)
+    if outcome != "chat":
+        raise InvalidCredentialsError("the site rejected the one-time code (is the TOTP secret right?)")
+
+
+__all__ = ["Captcha", "CaptchaSolver", "LoginOptions", "log_in", "open_login_page"]
