@@ -1,0 +1,107 @@
+"""Output formats of the CLI: credential bundles for cron (json, env, cookie-header,
+netscape) and the `status` table. Pure functions; only `cli.py` prints them."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import Settings
+    from .credentials import Credentials
+
+FORMATS = ("json", "env", "cookie-header", "netscape")
+
+
+def ttl_text(seconds: float | None) -> str:
+    """A remaining lifetime for people: 29d 23h, 1h 05m, 27m 10s, 45s, expired."""
+    if seconds is None:
+        return "-"
+    if seconds <= 0:
+        return "expired"
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+# -- formats of `session` --------------------------------------------------------------
+
+
+def format_bundle(credentials: Credentials, fmt: str, settings: Settings) -> str:
+    """The bundle in a cron-friendly format (contains secrets: for the caller only)."""
+    site = settings.site()
+    if fmt == "json":
+        data = {
+            "site": credentials.site,
+            "account": credentials.account,
+            "clearance_token": credentials.clearance_token,
+            "session_token": credentials.session_token,
+            "access_token": credentials.access_token,
+            "user_agent": credentials.user_agent,
+            "headers": dict(credentials.headers),
+            "clearance_expires_at": credentials.clearance_expires_at,
+            "session_expires_at": credentials.session_expires_at,
+            "access_token_expires_at": credentials.access_token_expires_at,
+        }
+        return json.dumps(data, sort_keys=True)
+    if fmt == "env":
+        values = {
+            "CHATGPT_CLEARANCE_TOKEN": credentials.clearance_token,
+            "CHATGPT_SESSION_TOKEN": credentials.session_token,
+            "CHATGPT_ACCESS_TOKEN": credentials.access_token,
+            "CHATGPT_USER_AGENT": credentials.user_agent,
+            "CHATGPT_CLEARANCE_EXPIRES_AT": credentials.clearance_expires_at,
+            "CHATGPT_SESSION_EXPIRES_AT": credentials.session_expires_at,
+        }
+        return "\n".join(
+            f"export {name}={shlex.quote('' if value is None else str(value))}"
+            for name, value in values.items()
+        )
+    cookies = [(site.session_cookie, credentials.session_token, credentials.session_expires_at)]
+    if credentials.clearance_token:
+        cookies.insert(
+            0, (site.clearance_cookie, credentials.clearance_token, credentials.clearance_expires_at)
+        )
+    if fmt == "cookie-header":
+        return "; ".join(f"{name}={value}" for name, value, _ in cookies)
+    if fmt == "netscape":
+        # Host-only cookies for the configured host: what curl -b / wget --load-cookies need.
+        secure = "TRUE" if site.base_url.startswith("https") else "FALSE"
+        lines = ["# Netscape HTTP Cookie File", f"# {site.base_url} - chatgpt-browser; contains secrets"]
+        for name, value, expires in cookies:
+            domain = ("#HttpOnly_" if name == site.session_cookie else "") + site.host
+            lines.append("\t".join([domain, "FALSE", "/", secure, str(int(expires or 0)), name, value]))
+        return "\n".join(lines)
+    raise ConfigError(f"unknown format {fmt!r}")  # argparse restricts choices
+
+
+def status_table(rows: list[dict[str, Any]]) -> str:
+    """The `status` table: one row per stored account, remaining lifetimes, no secrets."""
+    header = ("ACCOUNT", "SITE", "SOURCE", "CLEARANCE", "SESSION", "ACCESS TOKEN", "OBTAINED")
+    table = [header]
+    for row in rows:
+        if "error" in row:
+            table.append((row["key"], "-", "unreadable", "-", "-", "-", row["error"][:60]))
+            continue
+        obtained = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["obtained_at"]))
+        lifetimes = [ttl_text(row[name]) for name in ("clearance_ttl", "session_ttl", "access_token_ttl")]
+        table.append((row.get("account") or row["key"], row["site"], row["source"], *lifetimes, obtained))
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table
+    )
+
+
+__all__ = ["FORMATS", "format_bundle", "status_table", "ttl_text"]

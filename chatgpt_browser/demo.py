@@ -1,0 +1,172 @@
+"""`chatgpt-browser demo`: the whole product on the embedded emulator, timed stage by stage.
+
+1. start the emulator (a real HTTP server copy of the site, with a realistic challenge
+   dwell time); 2. a cold, unattended harvest (challenge + login in headless Chromium);
+3. the fast path (fresh bundle from the store, no browser); 4. a warm HTTP renewal
+(one session call); 5. after the site expires the clearance, a re-clear with the persistent profile
+(browser, no login); 6. a streamed message and 7. a moderation through the client.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .config import Settings
+from .errors import ExitStatus
+
+T = TypeVar("T")
+
+PROMPT = "Write a haiku about unattended browsers."
+
+
+class _Stages:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.timings: dict[str, float] = {}
+
+    def run(
+        self, name: str, label: str, func: Callable[[], T], detail: Callable[[T], str] | None = None
+    ) -> T:
+        self._say(f"{label + ' ':.<54}", end="")
+        started = time.monotonic()
+        value = func()
+        self.timings[name] = round(time.monotonic() - started, 3)
+        extra = f"  {detail(value)}" if detail is not None else ""
+        self._say(f" {self.timings[name]:7.3f} s{extra}")
+        return value
+
+    def _say(self, text: str, end: str = "\n") -> None:
+        if not self.quiet:
+            print(text, end=end, flush=True)
+
+
+def run_demo(
+    *,
+    dwell: float = 2.0,
+    token_delay: float = 0.05,
+    headed: bool = False,
+    as_json: bool = False,
+    executable: str | None = None,
+) -> int:
+    from .app import build_client, build_manager
+    from .emulator.process import Emulator
+
+    stages = _Stages(quiet=as_json)
+    report: dict[str, Any] = {"dwell": dwell}
+    with tempfile.TemporaryDirectory(prefix="chatgpt-browser-demo-") as state:
+        emulator = stages.run(
+            "emulator_start",
+            f"starting the site emulator (challenge dwell {dwell:g} s)",
+            lambda: Emulator(dwell=dwell, token_delay=token_delay).__enter__(),
+            lambda e: e.url,
+        )
+        try:
+            account = emulator.account
+            settings = Settings(
+                url=emulator.url,
+                email=account.email,
+                password=account.password,
+                totp_secret=account.totp_secret,
+                state_dir=Path(state),
+                executable=executable,
+                headless=not headed,
+            )
+            manager = build_manager(settings)
+            cold = stages.run(
+                "cold_harvest",
+                "cold harvest: challenge + login, headless",
+                lambda: manager.get(),
+                lambda c: _harvest_detail(c.timings),
+            )
+            stages.run(
+                "fresh_from_store",
+                "fresh bundle from the store (no browser)",
+                lambda: manager.get(),
+                lambda c: f"clearance valid {int(c.ttl() or 0) // 60} min",
+            )
+            http = stages.run(
+                "http_renewal",
+                "warm renewal over HTTP (session call)",
+                lambda: manager.renew("401", cold),
+                lambda c: f"path={manager.last_renewal.path if manager.last_renewal else '?'}",
+            )
+            emulator.admin.expire("clearance")  # as Cloudflare does after ~30 min
+            stages.run(
+                "browser_reclear",
+                "clearance expired: re-clear with the saved profile",
+                lambda: manager.renew("403-challenge", http),
+                lambda c: f"{c.source}, no login",
+            )
+            with build_client(settings, manager=manager) as client:
+                stream = _StreamPrinter(quiet=as_json)
+                answer = stages.run(
+                    "streamed_message",
+                    "streamed message",
+                    lambda: stream.finish(client.send_message(PROMPT, on_progress=stream)),
+                    lambda r: f"{len(r.response)} chars, first token after {stream.first_token:.3f} s",
+                )
+                report["answer"] = answer.response
+                report["first_token"] = round(stream.first_token, 3)
+                moderation = stages.run(
+                    "moderation",
+                    "moderation",
+                    lambda: client.send_moderation(answer.response),
+                    lambda m: f"flagged={m.flagged}",
+                )
+                report["moderation"] = {"flagged": moderation.flagged, "blocked": moderation.blocked}
+            stats = emulator.admin.stats()
+            report["emulator"] = {
+                "challenges_passed": stats.get("challenges", {}).get("passed"),
+                "logins_ok": stats.get("logins", {}).get("ok"),
+            }
+        finally:
+            emulator.__exit__(None, None, None)
+    report["timings"] = stages.timings
+    if as_json:
+        print(json.dumps(report, sort_keys=True))
+    else:
+        total = sum(stages.timings.values())
+        seen = report["emulator"]
+        print(
+            f"done in {total:.1f} s; the site saw {seen['challenges_passed']} challenges passed "
+            f"and {seen['logins_ok']} login (the re-clear reused the saved session)"
+        )
+    return ExitStatus.OK
+
+
+def _harvest_detail(timings: Any) -> str:
+    parts = [f"{name} {value:.2f}" for name, value in dict(timings).items() if name != "total"]
+    return ", ".join(parts)
+
+
+class _StreamPrinter:
+    """Prints the answer as it streams in (to stdout, between the stage lines)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.started = time.monotonic()
+        self.first_token = 0.0
+        self._printed = 0
+
+    def __call__(self, partial: Any) -> None:
+        if not self.first_token:
+            self.first_token = time.monotonic() - self.started
+        if self.quiet:
+            return
+        if self._printed == 0:
+            print("\n  | ", end="")
+        text: str = partial.response
+        sys.stdout.write(text[self._printed :].replace("\n", "\n  | "))
+        sys.stdout.flush()
+        self._printed = len(text)
+
+    def finish(self, result: T) -> T:
+        if not self.quiet and self._printed:
+            print(f"\n{'':.<54}", end="")  # the stage's time goes on its own line
+        return result

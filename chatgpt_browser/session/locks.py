@@ -1,0 +1,214 @@
+"""Single-flight locks: one renewal at a time per account, across threads, processes
+and machines.
+
+How this works: `FileLock` takes an exclusive `flock()` on a lock file next to the
+store. The kernel drops a `flock` when its holder dies (even by SIGKILL), so a crashed
+job never blocks the others; waiters poll with a non-blocking attempt until their
+deadline, then raise `LockTimeoutError` naming the holder (pid, host, since when).
+A `threading.Lock` per lock file in front of it keeps threads of one process from
+busy-polling each other.
+
+`RedisLock` serves many machines sharing one Redis: a key set with NX and an expiry
+(redis-py's `Lock`). While held, a watchdog thread pushes the expiry forward, so a long
+browser harvest keeps its lock; a crashed holder stops pushing and the key expires
+within `ttl` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import LockTimeoutError, StoreError
+
+log = logging.getLogger(__name__)
+
+# A waiter retries often: one non-blocking flock() is a cheap syscall, and a short
+# interval means the 7 jobs queued behind a harvest carry on right after it.
+_POLL_MIN = 0.005
+_POLL_MAX = 0.025
+
+
+class Lock(Protocol):
+    """What a store's `lock(account, timeout)` returns: a context manager."""
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def _thread_lock_for(path: Path) -> threading.Lock:
+    with _thread_locks_guard:
+        return _thread_locks.setdefault(str(path), threading.Lock())
+
+
+def _backoff() -> Iterator[float]:
+    delay = _POLL_MIN
+    while True:
+        yield delay
+        delay = min(delay * 1.25, _POLL_MAX)
+
+
+class FileLock:
+    """An exclusive lock on `path` (created 0600), held for a `with` block."""
+
+    def __init__(self, path: Path, *, timeout: float) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._fd: int | None = None
+        self._thread_lock = _thread_lock_for(self.path)
+
+    def __enter__(self) -> FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        if not self._thread_lock.acquire(timeout=max(self.timeout, 0.0)):
+            raise LockTimeoutError(f"gave up after {self.timeout:g}s waiting for {self.path} (this process)")
+        try:
+            self._fd = self._acquire_file(deadline)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        self._write_owner()
+
+    def _acquire_file(self, deadline: float) -> int:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot open lock file {self.path}: {exc.strerror}") from exc
+        try:
+            for delay in _backoff():
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return fd
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise StoreError(f"cannot lock {self.path}: {exc.strerror}") from exc
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise LockTimeoutError(
+                        f"gave up after {self.timeout:g}s waiting for {self.path}, held by {self.owner()}"
+                    )
+                time.sleep(min(delay, remaining))
+        except BaseException:
+            os.close(fd)
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write_owner(self) -> None:
+        # Who holds the lock, for the waiters' error messages; best effort only.
+        assert self._fd is not None
+        info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()})
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, info.encode(), 0)
+
+    def owner(self) -> str:
+        """A description of the current holder as it wrote itself into the file."""
+        try:
+            info = json.loads(self.path.read_text() or "{}")
+            age = time.time() - float(info["since"])
+            return f"pid {info['pid']} on {info['host']} for {age:.0f}s"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "another process"
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+            self._thread_lock.release()
+
+
+class RedisLock:
+    """A lock on a Redis key with an expiry, extended by a watchdog while held."""
+
+    def __init__(self, client: Any, name: str, *, timeout: float, ttl: float = 30.0) -> None:
+        self.client = client
+        self.name = name
+        self.timeout = timeout
+        self.ttl = ttl
+        self._lock: Any = None
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+
+    def __enter__(self) -> RedisLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        from redis.exceptions import RedisError
+
+        # thread_local=False: the watchdog thread extends the lock its owner took.
+        self._lock = self.client.lock(
+            self.name,
+            timeout=self.ttl,
+            sleep=0.05,
+            blocking=True,
+            blocking_timeout=self.timeout,
+            thread_local=False,
+        )
+        try:
+            acquired = self._lock.acquire()
+        except RedisError as exc:
+            raise StoreError(f"cannot take Redis lock {self.name}: {exc}") from exc
+        if not acquired:
+            raise LockTimeoutError(f"gave up after {self.timeout:g}s waiting for Redis lock {self.name}")
+        self._stop.clear()
+        self._watchdog = threading.Thread(target=self._keep_alive, name=f"lock:{self.name}", daemon=True)
+        self._watchdog.start()
+
+    def _keep_alive(self) -> None:
+        from redis.exceptions import RedisError
+
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                self._lock.reacquire()
+            except RedisError as exc:  # includes LockNotOwnedError
+                log.warning("lost Redis lock %s while holding it: %s", self.name, exc)
+                return
+
+    def release(self) -> None:
+        from redis.exceptions import RedisError
+
+        self._stop.set()
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=5)
+            self._watchdog = None
+        if self._lock is None:
+            return
+        lock, self._lock = self._lock, None
+        try:
+            lock.release()
+        except RedisError as exc:  # expired meanwhile: nothing left to release
+            log.warning("Redis lock %s was gone at release: %s", self.name, exc)
+
+
+__all__ = ["FileLock", "Lock", "RedisLock"]

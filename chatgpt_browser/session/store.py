@@ -1,0 +1,232 @@
+"""Durable credential stores: the `CredentialStore` seam and the default `FileStore`.
+
+`FileStore` keeps one JSON record per account under a state folder:
+
+    <root>/            0700
+      credentials/     0700   <account key>.json  (0600; Fernet-encrypted when a key is set)
+      locks/           0700   <account key>.lock  (flock single-flight, see locks.py)
+
+Writes are atomic (temp file in the same folder, fsync, `os.replace`, fsync of the
+folder), so a reader sees the old record or the new one, never half of one. A record
+that does not parse is moved aside (``<name>.corrupt-<time>``) with a warning and
+treated as missing, so the next `get()` harvests afresh and nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import stat
+import tempfile
+import time
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from ..credentials import Credentials
+from ..errors import StoreError
+from .crypto import RecordCipher, decode_record, encode_record
+from .locks import FileLock, Lock
+
+log = logging.getLogger(__name__)
+
+_SUFFIX = ".json"
+
+
+class CorruptRecordError(StoreError):
+    """A stored record that does not parse (truncated, edited, foreign)."""
+
+
+def account_key(site_url: str, email: str | None) -> str:
+    """A stable, file-name-safe key for one account on one site.
+
+    Readable (e-mail and host) for people listing the folder, plus a short hash of the
+    exact inputs so two accounts never share a key after the character clean-up.
+    """
+    netloc = urlsplit(site_url).netloc.lower() or site_url.lower()
+    raw = f"{(email or 'default').lower()}@{netloc}"
+    slug = re.sub(r"[^a-z0-9._@-]+", "_", raw)[:80]
+    return f"{slug}-{hashlib.sha256(raw.encode()).hexdigest()[:8]}"
+
+
+@runtime_checkable
+class CredentialStore(Protocol):
+    """Where bundles live between jobs. Swapped (file vs Redis), never mocked."""
+
+    def load(self, key: str) -> Credentials | None:
+        """The stored bundle; None when there is none (or it was corrupt and moved aside)."""
+        ...
+
+    def read(self, key: str) -> Credentials | None:
+        """Like `load` but raises `StoreError` for a bad record and changes nothing."""
+        ...
+
+    def save(self, key: str, credentials: Credentials) -> None: ...
+
+    def delete(self, key: str) -> bool:
+        """Remove the record; True when there was one."""
+        ...
+
+    def list_keys(self) -> list[str]: ...
+
+    def lock(self, key: str, timeout: float) -> Lock:
+        """The single-flight lock of one account (a context manager)."""
+        ...
+
+    def location(self) -> str:
+        """Where the records live, for messages (no secrets)."""
+        ...
+
+
+def _ensure_private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) != 0o700:
+        os.chmod(path, 0o700)
+
+
+class FileStore:
+    """One JSON file per account (0600) in a private folder (0700)."""
+
+    def __init__(self, root: str | os.PathLike[str], *, key: str | None = None) -> None:
+        self.root = Path(root).expanduser()
+        self.cipher = RecordCipher(key) if key else None
+        self._dirs_ready = False
+
+    # -- layout --------------------------------------------------------------------
+
+    def _ready(self) -> None:
+        if self._dirs_ready:
+            return
+        try:
+            # The root may be a folder the user chose (even their home): create it
+            # private, but only ever tighten the folders that are ours.
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for folder in (self.credentials_dir, self.locks_dir):
+                _ensure_private_dir(folder)
+        except OSError as exc:
+            raise StoreError(f"cannot create the state folder {self.root}: {exc.strerror}") from exc
+        self._dirs_ready = True
+
+    @property
+    def credentials_dir(self) -> Path:
+        return self.root / "credentials"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.root / "locks"
+
+    def path(self, key: str) -> Path:
+        if not key or "/" in key or key.startswith("."):
+            raise StoreError(f"invalid account key {key!r}")
+        return self.credentials_dir / (key + _SUFFIX)
+
+    def location(self) -> str:
+        return str(self.credentials_dir)
+
+    # -- records -------------------------------------------------------------------
+
+    def read(self, key: str) -> Credentials | None:
+        path = self.path(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+        plain = decode_record(data, self.cipher, where=str(path))
+        try:
+            return Credentials.from_json(plain)
+        except StoreError as exc:
+            raise CorruptRecordError(f"{path}: {exc}") from exc
+
+    def load(self, key: str) -> Credentials | None:
+        path = self.path(key)
+        self._check_mode(path)
+        try:
+            return self.read(key)
+        except CorruptRecordError as exc:
+            # Unreadable, wrongly-keyed or unreadable-by-permission records raise as they
+            # are (a configuration problem); only a record that does not parse moves aside.
+            aside = self._move_aside(path)
+            log.warning("credential record is corrupt (%s); moved it to %s", exc, aside)
+            return None
+
+    def save(self, key: str, credentials: Credentials) -> None:
+        self._ready()
+        path = self.path(key)
+        data = encode_record(credentials.to_json().encode(), self.cipher)
+        fd, tmp = tempfile.mkstemp(dir=self.credentials_dir, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
+        self._fsync_dir()
+
+    def delete(self, key: str) -> bool:
+        path = self.path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"cannot delete {path}: {exc.strerror}") from exc
+        self._fsync_dir()
+        return True
+
+    def list_keys(self) -> list[str]:
+        try:
+            names = sorted(p.name for p in self.credentials_dir.iterdir())
+        except FileNotFoundError:
+            return []
+        return [n[: -len(_SUFFIX)] for n in names if n.endswith(_SUFFIX) and not n.startswith(".")]
+
+    def lock(self, key: str, timeout: float) -> FileLock:
+        self._ready()
+        self.path(key)  # validates the key
+        return FileLock(self.locks_dir / (key + ".lock"), timeout=timeout)
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _move_aside(self, path: Path) -> Path:
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{os.getpid()}")
+        try:
+            os.replace(path, aside)
+        except OSError as exc:
+            raise StoreError(f"cannot move the unreadable record {path} aside: {exc.strerror}") from exc
+        return aside
+
+    def _check_mode(self, path: Path) -> None:
+        # Someone (a copy, an editor) may have loosened the mode: tighten it back.
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            return
+        if mode & 0o077:
+            log.warning("credential record %s had mode %o; set it back to 600", path, mode)
+            with contextlib.suppress(OSError):
+                os.chmod(path, 0o600)
+
+    def _fsync_dir(self) -> None:
+        # Make the rename itself durable (a crash right after could otherwise undo it).
+        with contextlib.suppress(OSError):
+            fd = os.open(self.credentials_dir, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def __repr__(self) -> str:
+        return f"FileStore({str(self.root)!r}, encrypted={self.cipher is not None})"
+
+
+__all__ = ["CorruptRecordError", "CredentialStore", "FileStore", "account_key"]

@@ -1,0 +1,99 @@
+"""load_settings: flags > environment > TOML file > defaults, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatgpt_browser.config import Settings, load_settings, secret_from_env
+from chatgpt_browser.errors import ConfigError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_file(tmp_path: Path) -> None:
+    settings = load_settings(config_file=None, environ={"CHATGPT_BROWSER_CONFIG": ""})
+    assert settings.url == Settings().url
+    assert settings.store == "file" and settings.headless is True
+
+
+def test_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path / "c.toml",
+        'url = "http://127.0.0.1:1"\nemail = "file@example.com"\nmin_ttl = 60\n'
+        'state_dir = "/tmp/from-file"\n[timeouts]\nlock = 12\nharvest = 99\n',
+    )
+    env = {"CHATGPT_BROWSER_URL": "http://127.0.0.1:2", "CHATGPT_BROWSER_MIN_TTL": "120"}
+    settings = load_settings({"url": "http://127.0.0.1:3"}, config_file=cfg, environ=env)
+    assert settings.url == "http://127.0.0.1:3"  # flag
+    assert settings.min_ttl == 120.0  # env beats file
+    assert settings.email == "file@example.com"  # file beats default
+    assert settings.state_dir == Path("/tmp/from-file")
+    assert settings.timeouts.lock == 12.0 and settings.timeouts.harvest == 99.0
+    assert load_settings({"lock": 5}, config_file=cfg, environ=env).timeouts.lock == 5.0
+
+
+def test_config_file_from_environment(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", 'email = "env-file@example.com"\n')
+    settings = load_settings(environ={"CHATGPT_BROWSER_CONFIG": str(cfg)})
+    assert settings.email == "env-file@example.com"
+
+
+def test_password_only_from_environment(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", 'password_env = "MY_PW"\n')
+    settings = load_settings(config_file=cfg, environ={"MY_PW": "hunter2"})
+    assert settings.password == "hunter2"
+    assert "hunter2" not in repr(settings)
+    with pytest.raises(ConfigError, match="MY_PW"):
+        load_settings(config_file=cfg, environ={})
+    bad = write(tmp_path / "bad.toml", 'password = "plain"\n')
+    with pytest.raises(ConfigError, match="password_env"):
+        load_settings(config_file=bad, environ={})
+
+
+def test_secret_from_env() -> None:
+    assert secret_from_env("X", {"X": "v"}) == "v"
+    with pytest.raises(ConfigError, match="X is not set"):
+        secret_from_env("X", {})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("nonsense = 1\n", "unknown keys"),
+        ('store = "s3"\n', "store must be"),
+        ('headless = "maybe"\n', "headless"),
+        ('min_ttl = "soon"\n', "number of seconds"),
+        ('url = "ftp://x"\n', "http"),
+        ("[timeouts]\nforever = 1\n", "timeouts"),
+        ("url = \n", "cannot read"),
+    ],
+)
+def test_bad_file_values(tmp_path: Path, text: str, message: str) -> None:
+    cfg = write(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config_file=cfg, environ={})
+
+
+def test_missing_explicit_file_and_unknown_flag(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(config_file=tmp_path / "nope.toml", environ={})
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_settings({"colour": "blue"}, config_file=None, environ={"CHATGPT_BROWSER_CONFIG": ""})
+
+
+def test_env_booleans_and_store(tmp_path: Path) -> None:
+    env = {
+        "CHATGPT_BROWSER_HEADLESS": "false",
+        "CHATGPT_BROWSER_STORE": "redis",
+        "CHATGPT_BROWSER_REDIS_URL": "redis://127.0.0.1:1/0",
+        "CHATGPT_BROWSER_STATE_DIR": str(tmp_path),
+    }
+    settings = load_settings(environ=env, config_file=write(tmp_path / "c.toml", ""))
+    assert settings.headless is False and settings.store == "redis"
+    assert settings.redis_url == "redis://127.0.0.1:1/0"
+    assert settings.resolved_state_dir() == tmp_path
