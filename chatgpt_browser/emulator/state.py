@@ -255,7 +255,9 @@ class State:
         while times and times[0] <= now - 3600.0:
             times.popleft()
         if limit is not None and len(times) >= limit:
-            return max(1.0, times[0] + 3600.0 - now)
+            # rate_limit=0 allows nothing: wait a full window.
+            oldest = times[0] if times else now
+            return max(1.0, oldest + 3600.0 - now)
         times.append(now)
         return None
 

@@ -229,3 +229,11 @@ def test_flagged_words_are_configurable(make_emulator: Callable[..., Emulator]) 
     assert api.post_json(moderate, {"input": "flagme", "model": "m"}).json()["flagged"] is False
     quiet = make_client(make_emulator(flagged_words=()))
     assert quiet.post_json(moderate, {"input": "flagme forbidden", "model": "m"}).json()["flagged"] is False
+
+
+def test_rate_limit_zero_refuses_every_message(make_emulator: Callable[..., Emulator]) -> None:
+    emu = make_emulator(rate_limit=0)
+    api = make_client(emu)
+    limited = api.converse(conversation_body("a"))
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) == 3600
