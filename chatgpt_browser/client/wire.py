@@ -1,0 +1,230 @@
+"""What goes on the wire: credential headers, the session answer, rotated cookies.
+
+Credentials travel as the real site's browser sent them (wire-protocol.md 3-4): a
+Cookie header `cf_clearance=...; __Secure-next-auth.session-token=...` built per
+request, the bundle's exact User-Agent and client hints, and `Authorization: Bearer`
+for backend-api. `credential_headers` refuses any host outside the allow-list, so a
+token can never be sent elsewhere, whatever URL a caller configures.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import email.utils
+import json
+import time
+from collections.abc import Mapping
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..config import SiteProfile
+from ..credentials import Credentials
+from ..errors import AuthenticationError, ChatGPTError, ConfigError
+
+#: Client-hint and language headers copied from the bundle (sent by the harvesting browser).
+_HINT_HEADERS = ("sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform", "accept-language")
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def check_host(url: str, allowed_hosts: frozenset[str]) -> None:
+    """Refuse to send credentials to a host outside the allow-list."""
+    host = host_of(url)
+    if host not in allowed_hosts:
+        raise ConfigError(f"refusing to send credentials to {host!r}: not one of the site's hosts")
+
+
+def browser_headers(credentials: Credentials, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """User-Agent and the client hints that belong to it, plus caller extras."""
+    headers = {"User-Agent": credentials.user_agent}
+    for name, value in credentials.headers.items():
+        if name.lower() in _HINT_HEADERS:
+            headers[name] = value
+    for name, value in (extra or {}).items():
+        if name.lower() == "user-agent" or name.lower().startswith("sec-ch-ua"):
+            continue  # never contradict the UA the clearance is bound to
+        headers[name] = value
+    return headers
+
+
+def cookie_header(credentials: Credentials, site: SiteProfile) -> str:
+    parts = []
+    if credentials.clearance_token:
+        parts.append(f"{site.clearance_cookie}={credentials.clearance_token}")
+    parts.append(f"{site.session_cookie}={credentials.session_token}")
+    return "; ".join(parts)
+
+
+def credential_headers(
+    url: str,
+    credentials: Credentials,
+    site: SiteProfile,
+    allowed_hosts: frozenset[str],
+    *,
+    bearer: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Full headers for a request to `url` (which must be an allowed host)."""
+    check_host(url, allowed_hosts)
+    headers = browser_headers(credentials, extra)
+    headers["Cookie"] = cookie_header(credentials, site)
+    if bearer is not None:
+        headers["Authorization"] = f"Bearer {bearer}"
+    return headers
+
+
+def jwt_expiry(token: str | None) -> float | None:
+    """The `exp` claim of a JWT (not verified: only used to know when to refresh)."""
+    if not token or token.count(".") != 2:
+        return None
+    payload = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return float(exp) if isinstance(exp, (int, float)) else None
+
+
+@dataclasses.dataclass(frozen=True)
+class RotatedCookie:
+    value: str | None  # None: the server cleared it
+    expires_at: float | None
+
+
+def rotated_session_cookie(
+    set_cookies: list[str], name: str, now: float | None = None
+) -> RotatedCookie | None:
+    """The new session cookie from `Set-Cookie` headers (joining `.0`, `.1` chunks)."""
+    now = time.time() if now is None else now
+    whole: RotatedCookie | None = None
+    chunks: dict[int, str] = {}
+    chunk_expiry: float | None = None
+    for header in set_cookies:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(header)
+        except CookieError:
+            continue
+        for key, morsel in jar.items():
+            expires_at = _morsel_expiry(morsel, now)
+            cleared = not morsel.value or (expires_at is not None and expires_at <= now)
+            if key == name:
+                whole = RotatedCookie(None if cleared else morsel.value, expires_at)
+            elif key.startswith(name + ".") and key[len(name) + 1 :].isdigit() and not cleared:
+                chunks[int(key[len(name) + 1 :])] = morsel.value
+                chunk_expiry = expires_at
+    if whole is None and chunks:
+        whole = RotatedCookie("".join(chunks[i] for i in sorted(chunks)), chunk_expiry)
+    return whole
+
+
+def _morsel_expiry(morsel: Any, now: float) -> float | None:
+    max_age = morsel.get("max-age")
+    if max_age:
+        try:
+            return now + float(max_age)
+        except ValueError:
+            pass
+    expires = morsel.get("expires")
+    if expires:
+        try:
+            return email.utils.parsedate_to_datetime(expires).timestamp()
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionAnswer:
+    """The parsed `/api/auth/session` answer of a live session."""
+
+    user: Mapping[str, Any]
+    access_token: str
+    access_token_expires_at: float | None
+    session_expires_at: float | None
+
+
+def parse_session_answer(body: bytes, *, what: str) -> SessionAnswer:
+    """Validate the session JSON; `{}` or a refresh error -> AuthenticationError."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise ChatGPTError(f"{what}: expected JSON, got {body[:40]!r}...", status_code=200) from exc
+    if not isinstance(document, dict):
+        raise ChatGPTError(f"{what}: unexpected answer", status_code=200, detail=document)
+    if document.get("error"):
+        raise AuthenticationError(
+            f"{what}: the site could not refresh the session ({document['error']})",
+            code=str(document["error"]),
+            detail=document["error"],
+        )
+    token = document.get("accessToken")
+    if not token or not isinstance(token, str):
+        raise AuthenticationError(
+            f"{what}: the session is no longer valid (empty session); log in again",
+            code="session_expired",
+        )
+    user = document.get("user") if isinstance(document.get("user"), dict) else {}
+    session_expires_at = None
+    if isinstance(document.get("expires"), str):
+        try:
+            from datetime import datetime
+
+            session_expires_at = datetime.fromisoformat(
+                document["expires"].replace("Z", "+00:00")
+            ).timestamp()
+        except ValueError:
+            session_expires_at = None
+    return SessionAnswer(
+        user=user or {},
+        access_token=token,
+        access_token_expires_at=jwt_expiry(token),
+        session_expires_at=session_expires_at,
+    )
+
+
+def apply_session_answer(
+    credentials: Credentials,
+    answer: SessionAnswer,
+    rotated: RotatedCookie | None,
+    *,
+    access_token_ttl: float,
+    now: float,
+    source: str,
+) -> Credentials:
+    """The bundle after a session call: new access token and, if rotated, session token."""
+    access_expiry = answer.access_token_expires_at
+    ttl_expiry = now + access_token_ttl
+    access_expiry = ttl_expiry if access_expiry is None else min(access_expiry, ttl_expiry)
+    changes: dict[str, Any] = {
+        "access_token": answer.access_token,
+        "access_token_expires_at": access_expiry,
+        "source": source,
+    }
+    if rotated is not None and rotated.value:
+        changes["session_token"] = rotated.value
+        changes["session_expires_at"] = rotated.expires_at or answer.session_expires_at
+    elif answer.session_expires_at is not None:
+        changes["session_expires_at"] = answer.session_expires_at
+    return credentials.replace(**changes)
+
+
+__all__ = [
+    "RotatedCookie",
+    "SessionAnswer",
+    "apply_session_answer",
+    "browser_headers",
+    "check_host",
+    "cookie_header",
+    "credential_headers",
+    "host_of",
+    "jwt_expiry",
+    "parse_session_answer",
+    "rotated_session_cookie",
+]
