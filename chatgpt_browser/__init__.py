@@ -11,7 +11,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .credentials import CredentialSource, Credentials, fingerprint
+from .credentials import Credentials, CredentialSource, fingerprint
 from .errors import *  # noqa: F403 - the exception tree is part of the public surface
 from .errors import __all__ as _error_names
 from .pages import PageKind, classify_page

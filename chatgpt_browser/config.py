@@ -166,13 +166,34 @@ def secret_from_env(variable: str, environ: Mapping[str, str] | None = None) -> 
     return value
 
 
-_BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+_BOOL = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
 _TIMEOUT_FIELDS = {f.name for f in dataclasses.fields(Timeouts)}
 _SETTING_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 # Environment variables for settings; secrets only ever come from here or a prompt.
 _ENV_SETTINGS = (
-    "url", "email", "password", "totp_secret", "state_dir", "store", "redis_url", "store_key",
-    "executable", "headless", "proxy", "cdp_url", "min_ttl", "renew_margin",
+    "url",
+    "email",
+    "password",
+    "totp_secret",
+    "state_dir",
+    "store",
+    "redis_url",
+    "store_key",
+    "executable",
+    "headless",
+    "proxy",
+    "cdp_url",
+    "min_ttl",
+    "renew_margin",
 )
 
 
@@ -260,8 +281,8 @@ def load_settings(
 
 __all__ = [
     "DEFAULT_USER_AGENT",
-    "SiteProfile",
     "Settings",
+    "SiteProfile",
     "Timeouts",
     "default_state_dir",
     "env",

@@ -37,6 +37,22 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value or {}))
 
 
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_optional_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _is_optional_time(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _is_str_mapping(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class Credentials:
     """A matching credential bundle for one account on one site.
@@ -121,7 +137,11 @@ class Credentials:
         missing = [n for n in ("site", "user_agent", "session_token") if not data.get(n)]
         if missing:
             raise StoreError(f"credential record lacks {', '.join(missing)}")
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        wrong = [name for name, value in values.items() if not _FIELD_CHECKS[name](value)]
+        if wrong:
+            raise StoreError(f"credential record has fields of the wrong type: {', '.join(sorted(wrong))}")
+        return cls(**values)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Credentials:
@@ -176,6 +196,25 @@ class Credentials:
         return f"Credentials({', '.join(parts)})"
 
     __str__ = __repr__
+
+
+# What each stored field must be, checked once when a record is read back.
+_FIELD_CHECKS = {
+    "site": _is_text,
+    "user_agent": _is_text,
+    "session_token": _is_text,
+    "clearance_token": _is_optional_text,
+    "account": _is_optional_text,
+    "clearance_expires_at": _is_optional_time,
+    "session_expires_at": _is_optional_time,
+    "access_token": _is_optional_text,
+    "access_token_expires_at": _is_optional_time,
+    "headers": _is_str_mapping,
+    "proxy": _is_optional_text,
+    "obtained_at": lambda value: value is not None and _is_optional_time(value),
+    "timings": _is_str_mapping,
+    "source": _is_text,
+}
 
 
 def _redact_proxy(proxy: str | None) -> str | None:

@@ -27,8 +27,18 @@ _CHALLENGE_MARKERS = (
     "please stand by, while we are checking your browser",
     "checking if the site connection is secure",
 )
-_INTERACTIVE_MARKERS = ("verify you are human", "cf-turnstile", "hcaptcha", "challenges.cloudflare.com/turnstile")
-_BLOCK_MARKERS = ("error code: 1020", "error code 1020", "<title>access denied", 'data-translate="error" >access denied')
+_INTERACTIVE_MARKERS = (
+    "verify you are human",
+    "cf-turnstile",
+    "hcaptcha",
+    "challenges.cloudflare.com/turnstile",
+)
+_BLOCK_MARKERS = (
+    "error code: 1020",
+    "error code 1020",
+    "<title>access denied",
+    'data-translate="error" >access denied',
+)
 _CAPACITY_MARKERS = ("chatgpt is at capacity right now", "is at capacity right now")
 
 
@@ -55,7 +65,9 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str:
     return ""
 
 
-def classify_page(status: int | None, headers: Mapping[str, str] | None, body: str | bytes | None) -> PageKind:
+def classify_page(
+    status: int | None, headers: Mapping[str, str] | None, body: str | bytes | None
+) -> PageKind:
     """Classify a response by status, headers and (the head of) its body.
 
     A challenge is recognised by its markers, not by the status alone: a 403 with a

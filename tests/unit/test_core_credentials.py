@@ -65,7 +65,14 @@ def test_json_round_trip_keeps_every_field() -> None:
         '{"version": 1}',
         '{"version": 99, "credentials": {}}',
         '{"version": 1, "credentials": {"site": "x"}}',
-        '{"version": 1, "credentials": {"site": "x", "user_agent": "u", "session_token": "s", "clearance_expires_at": [1, 2], "bogus": 1, "timings": 5}}',
+        (
+            '{"version": 1, "credentials": {"site": "x", "user_agent": "u", "session_token": "s", '
+            '"timings": 5}}'
+        ),
+        (
+            '{"version": 1, "credentials": {"site": "x", "user_agent": "u", "session_token": "s", '
+            '"clearance_expires_at": [1, 2]}}'
+        ),
     ],
 )
 def test_bad_records_raise_store_error(text: str) -> None:

@@ -18,7 +18,8 @@ CHALLENGE_2023 = """<!DOCTYPE html><html><head><title>Please Wait... | Cloudflar
 INTERACTIVE = CHALLENGE_2022.replace(
     "</body>", '<label><input type="checkbox">Verify you are human</label></body>'
 )
-BLOCK = """<!DOCTYPE html><html><head><title>Access denied | chat.openai.com used Cloudflare to restrict access</title>
+BLOCK = """<!DOCTYPE html><html><head>
+<title>Access denied | chat.openai.com used Cloudflare to restrict access</title>
 </head><body><h1>Access denied</h1><span>Error code 1020</span></body></html>"""
 CAPACITY = "<!DOCTYPE html><html><body><h1>ChatGPT is at capacity right now</h1></body></html>"
 
