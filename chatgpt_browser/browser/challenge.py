@@ -1,11 +1,16 @@
 """Wait for a Cloudflare-style challenge to clear in a live page, clicking its checkbox.
 
 How this works: the page is classified with the pure `pages.classify_page()` (shared with
-the HTTP client). While it is a challenge, we wait in short slices for the document to
-stop looking like one (a `wait_for_function` predicate polled by the browser on every
-animation frame, so we react within a frame of the challenge's redirect), and between
-slices we re-classify: a hard block raises at once, an interactive variant gets one
-trusted click on its "Verify you are human" box. Everything runs against one deadline.
+the HTTP client). `navigate_past_challenge()` is the fast path for a page we only need to
+*read* (the warm re-clear): it follows the main frame's document responses on the network
+(status, headers, body) and returns at the first one past the challenge, without waiting
+for the page to render or for Playwright's DOM helpers to load into each new document.
+`wait_until_cleared()` is the general path, for pages we go on to use: while the page is
+a challenge, we wait in short slices for the document to stop looking like one (a
+`wait_for_function` predicate polled by the browser on every animation frame, so we
+react within a frame of the challenge's redirect), and between slices we re-classify:
+a hard block raises at once, an interactive variant gets one trusted click on its
+"Verify you are human" box. Everything runs against one deadline.
 """
 
 from __future__ import annotations
@@ -104,4 +109,91 @@ def wait_until_cleared(page: Any, *, deadline: float, click: bool = True) -> boo
                 raise
 
 
-__all__ = ["CHECKBOX_SELECTORS", "current_kind", "wait_until_cleared", "where"]
+def _is_main_document(page: Any, response: Any) -> bool:
+    """A final (non-redirect) response to a navigation of the page's main frame."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    request = response.request
+    if request.resource_type != "document" or 300 <= response.status < 400:
+        return False
+    try:
+        return bool(request.frame == page.main_frame)
+    except PlaywrightError:  # no frame (e.g. a service worker's request): not ours
+        return False
+
+
+def _body(response: Any) -> str | None:
+    """The response body, or None when the browser no longer has it."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return str(response.text())
+    except PlaywrightError:
+        return None
+
+
+def navigate_past_challenge(page: Any, url: str, *, deadline: float) -> Any:
+    """Open `url` and return the first main-frame document response past the challenge.
+
+    Reads the network, not the DOM: the caller gets the response (its body, and its
+    request's headers) as soon as it arrives. A hard block raises `BlockedError`, a
+    rejected answer `ChallengeError` at once; an interactive challenge (it needs a
+    trusted click in the page) is handed to `wait_until_cleared()`.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    documents: list[Any] = []
+
+    def on_response(response: Any) -> None:  # stores only: no Playwright calls in a handler
+        if _is_main_document(page, response):
+            documents.append(response)
+
+    page.on("response", on_response)
+    try:
+        page.goto(url, wait_until="commit", timeout=max(deadline - time.monotonic(), 0.001) * 1000)
+        checked = 0
+        while True:
+            while checked < len(documents):
+                response = documents[checked]
+                checked += 1
+                body = _body(response)
+                kind = classify_page(response.status, response.headers, body or "")
+                if kind is PageKind.BLOCKED:
+                    raise BlockedError(
+                        f"the site blocked this client (Access denied, error 1020) at {where(page)}"
+                    )
+                if not kind.is_challenge:
+                    if body is None:
+                        break  # cannot read it from the network: let the DOM path decide
+                    return response
+                if body is not None and _FAILED_MARKER in body.lower():
+                    raise ChallengeError(
+                        f"the site rejected this browser's challenge answer at {where(page)}"
+                    )
+                if kind is PageKind.INTERACTIVE_CHALLENGE or body is None:
+                    break
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ChallengeError(f"the challenge at {where(page)} did not clear in time")
+                try:
+                    seen = page.wait_for_event(
+                        "response",
+                        predicate=lambda r: _is_main_document(page, r),
+                        timeout=min(remaining, _SLICE_MS / 1000) * 1000,
+                    )
+                except PlaywrightError as exc:
+                    if "Timeout" not in str(exc):
+                        raise
+                    continue
+                if not any(seen is known for known in documents):
+                    documents.append(seen)
+                continue
+            # Needs the page itself (a trusted click, or a body the browser dropped).
+            wait_until_cleared(page, deadline=deadline)
+            return documents[-1]
+    finally:
+        page.remove_listener("response", on_response)
+
+
+__all__ = ["CHECKBOX_SELECTORS", "current_kind", "navigate_past_challenge", "wait_until_cleared", "where"]

@@ -40,7 +40,8 @@ from ..errors import (
     NetworkError,
 )
 from . import bundle
-from .challenge import wait_until_cleared
+from .challenge import navigate_past_challenge
+from .executable import resolve_flavour
 from .launch import BrowserSession, open_browser, translate_error
 from .login import Captcha, CaptchaSolver, LoginOptions, log_in, open_login_page
 
@@ -59,6 +60,7 @@ class _Request:
     proxy: str | None = dataclasses.field(repr=False)
     cdp_url: str | None
     executable: str | None
+    flavour: str | None
     ignore_https_errors: bool
     artifacts_dir: Path | None
     challenge_budget: float
@@ -84,6 +86,7 @@ def harvest(
     artifacts_dir: str | Path | None = None,
     headed_fallback: bool = True,
     challenge_timeout: float | None = None,
+    flavour: str | None = None,
 ) -> Credentials:
     """Harvest a verified credential bundle for one account on `url` (or `site`).
 
@@ -92,6 +95,10 @@ def harvest(
     challenge. `interactive=True` opens a visible window and waits for a person to
     finish whatever the automation cannot (captcha, unknown 2FA). `ca_file` marks a
     TLS site with a private CA (the browser then accepts its certificate).
+    `flavour` picks the headless binary: "chromium" (the default, or
+    `CHATGPT_BROWSER_FLAVOUR`) or "headless-shell" (less memory, easier to fingerprint;
+    falls back to the full browser when not installed). Headed retries always use the
+    full browser.
     """
     if site is None:
         site = SiteProfile(base_url=url or SiteProfile().base_url)
@@ -113,6 +120,7 @@ def harvest(
         proxy=proxy,
         cdp_url=cdp_url,
         executable=executable,
+        flavour=resolve_flavour(flavour),
         ignore_https_errors=bool(ca_file),
         artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
         challenge_budget=budget,
@@ -174,6 +182,7 @@ def _attempt(
     mark = time.monotonic()
     with open_browser(
         executable=request.executable,
+        flavour=request.flavour,
         headless=headless,
         profile_dir=request.profile_dir,
         proxy=request.proxy,
@@ -250,10 +259,11 @@ def _run(
     session.context.clear_cookies(name=site.clearance_cookie)
     if has_session:
         # Warm profile: one navigation clears the challenge and tells if the session lives.
-        page.goto(site.url(site.session_path), wait_until="domcontentloaded")
-        wait_until_cleared(page, deadline=challenge_deadline)
+        # Read from the network: the session JSON needs no rendering, nor the /chat page.
+        response = navigate_past_challenge(page, site.url(site.session_path), deadline=challenge_deadline)
         timings["challenge"] = time.monotonic() - mark
-        session_data = bundle.parse_session(page.inner_text("body"))
+        body = _response_text(response)
+        session_data = bundle.parse_session(body if body is not None else page.inner_text("body"))
         if bundle.session_has_user(session_data):
             source = "reclear"
             timings["login"] = 0.0
@@ -311,6 +321,15 @@ def _run(
         timings["total"],
     )
     return credentials
+
+
+def _response_text(response: Any) -> str | None:
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return str(response.text())
+    except PlaywrightError:
+        return None
 
 
 _FETCH_SESSION_JS = """async (path) => {

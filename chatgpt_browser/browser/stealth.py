@@ -11,6 +11,14 @@ What a challenge looks at, and what we do about it:
   brands from the real browser, which never name HeadlessChrome).
 - Languages: we leave the browser's own `navigator.languages` / `Accept-Language` pair
   alone rather than override one half of it.
+- The headless shell flavour adds a "HeadlessChrome" brand to its client hints, which
+  Playwright's UA override keeps. For it we read the shell's own UA-CH metadata once
+  (`UA_METADATA_JS`, on a local file page: UA-CH needs a secure context), drop that brand
+  (`clean_ua_metadata`) and apply the result per page with CDP
+  `Emulation.setUserAgentOverride`, so headers and `navigator.userAgentData` agree.
+  What we cannot hide there without JavaScript patches (which are detectable in turn):
+  the shell has no plugins, no `window.chrome` and a single language. That is why it is
+  an opt-in flavour and the full browser the default.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import platform
 import re
 import sys
+from typing import Any
 
 #: Switches that keep the automation flag off (see module docstring).
 STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
@@ -42,6 +51,37 @@ FINGERPRINT_JS = """() => ({
   brands: navigator.userAgentData ? navigator.userAgentData.brands.map(b => b.brand) : null,
   uaPlatform: navigator.userAgentData ? navigator.userAgentData.platform : null,
 })"""
+
+
+#: The browser's own UA-CH metadata, in the shape `Emulation.setUserAgentOverride` takes.
+UA_METADATA_JS = """async () => {
+  const data = navigator.userAgentData;
+  const high = await data.getHighEntropyValues(
+    ['architecture', 'bitness', 'fullVersionList', 'model', 'platformVersion', 'wow64', 'formFactors']);
+  return {metadata: high, platform: navigator.platform};
+}"""
+
+_METADATA_FIELDS = (
+    "brands",
+    "fullVersionList",
+    "platform",
+    "platformVersion",
+    "architecture",
+    "model",
+    "mobile",
+    "bitness",
+    "wow64",
+    "formFactors",
+)
+
+
+def clean_ua_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """UA-CH metadata (from `UA_METADATA_JS`) without any headless brand, ready for CDP."""
+    cleaned = {key: metadata[key] for key in _METADATA_FIELDS if key in metadata}
+    for key in ("brands", "fullVersionList"):
+        entries: list[dict[str, str]] = list(metadata.get(key) or [])
+        cleaned[key] = [e for e in entries if "headless" not in str(e.get("brand", "")).lower()]
+    return cleaned
 
 
 def _os_token(system: str | None = None, machine: str | None = None) -> str:
@@ -89,6 +129,8 @@ __all__ = [
     "HIDE_WEBDRIVER_JS",
     "STEALTH_ARGS",
     "STEALTH_IGNORED_DEFAULT_ARGS",
+    "UA_METADATA_JS",
+    "clean_ua_metadata",
     "desktop_user_agent",
     "looks_automated",
     "unheadless",

@@ -72,3 +72,41 @@ def test_nothing_found_lists_what_was_tried(tmp_path: Path, monkeypatch: pytest.
 def test_browser_version_reads_the_binary(tmp_path: Path) -> None:
     assert browser_version(str(_fake_browser(tmp_path / "c", "131.0.6778.85"))) == "131.0.6778.85"
     assert browser_version(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux layouts")
+def test_headless_shell_flavour_prefers_the_shell(tmp_path: Path) -> None:
+    from chatgpt_browser.browser.executable import is_headless_shell
+
+    _fake_browser(tmp_path / "bin" / "chromium")
+    shell = _fake_browser(
+        tmp_path / "ms-playwright" / "chromium_headless_shell-1200" / "chrome-linux" / "headless_shell"
+    )
+    env = {"PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "ms-playwright"), "PATH": str(tmp_path / "bin")}
+    assert find_browser(environ=env, flavour="headless-shell") == str(shell)
+    assert is_headless_shell(str(shell))
+    # The default flavour never picks a shell.
+    assert find_browser(environ=env) == str(tmp_path / "bin" / "chromium")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux layouts")
+def test_headless_shell_flavour_falls_back_to_the_full_browser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("chatgpt_browser.browser.executable._HEADLESS_SHELL_PATHS", ())
+    browser = _fake_browser(tmp_path / "bin" / "chromium")
+    env = {"PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "none"), "PATH": str(tmp_path / "bin")}
+    assert find_browser(environ=env, flavour="headless-shell") == str(browser)
+    on_path = _fake_browser(tmp_path / "bin" / "chromium-headless-shell")
+    assert find_browser(environ=env, flavour="headless-shell") == str(on_path)
+
+
+def test_flavour_comes_from_the_argument_or_the_environment() -> None:
+    from chatgpt_browser.browser.executable import resolve_flavour
+    from chatgpt_browser.errors import ConfigError
+
+    assert resolve_flavour(environ={}) == "chromium"
+    assert resolve_flavour(environ={"CHATGPT_BROWSER_FLAVOUR": "headless-shell"}) == "headless-shell"
+    assert resolve_flavour("chromium", environ={"CHATGPT_BROWSER_FLAVOUR": "headless-shell"}) == "chromium"
+    with pytest.raises(ConfigError, match="headless-shell"):
+        resolve_flavour("firefox", environ={})

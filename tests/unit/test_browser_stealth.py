@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from chatgpt_browser.browser.launch import launch_args, proxy_settings
@@ -61,3 +63,33 @@ def test_proxy_settings_split_credentials() -> None:
     with pytest.raises(ConfigError) as info:
         proxy_settings("ftp://user:hunter2@host:21")
     assert "hunter2" not in str(info.value)
+
+
+def test_clean_ua_metadata_drops_only_the_headless_brand() -> None:
+    from chatgpt_browser.browser.stealth import clean_ua_metadata
+
+    seen: dict[str, Any] = {
+        "architecture": "x86",
+        "bitness": "64",
+        "brands": [
+            {"brand": "Not:A-Brand", "version": "8"},
+            {"brand": "Chromium", "version": "156"},
+            {"brand": "HeadlessChrome", "version": "156"},
+        ],
+        "fullVersionList": [
+            {"brand": "Not:A-Brand", "version": "8.0.0.0"},
+            {"brand": "Chromium", "version": "156.0.8078.108"},
+            {"brand": "HeadlessChrome", "version": "156.0.8078.108"},
+        ],
+        "mobile": False,
+        "model": "",
+        "platform": "Linux",
+        "platformVersion": "",
+        "uaFullVersion": "156.0.8078.108",
+    }
+    cleaned = clean_ua_metadata(seen)
+    assert [b["brand"] for b in cleaned["brands"]] == ["Not:A-Brand", "Chromium"]
+    assert [b["version"] for b in cleaned["fullVersionList"]] == ["8.0.0.0", "156.0.8078.108"]
+    assert cleaned["platform"] == "Linux" and cleaned["mobile"] is False
+    assert "uaFullVersion" not in cleaned  # deprecated; CDP does not take it
+    assert seen["brands"][2]["brand"] == "HeadlessChrome", "the input is left alone"

@@ -381,3 +381,57 @@ def test_unreachable_site_is_a_network_error(tmp_path: Path) -> None:
             timeout=30.0,
             artifacts_dir=tmp_path,
         )
+
+
+def test_warm_reclear_bundle_works_from_requests(emu: Any, tmp_path: Path) -> None:
+    """The warm path reads the session from the network: its cookies must be the live ones."""
+    profile = tmp_path / "profile"
+    _login(emu, tmp_path, profile_dir=profile)
+    warm = _login(emu, tmp_path, profile_dir=profile)
+    assert warm.source == "reclear"
+    response = requests.get(
+        emu.url + "/api/auth/session", headers=_client_headers(warm), cookies=_cookies(warm), timeout=10
+    )
+    assert response.status_code == 200
+    assert response.json()["user"]["email"] == emu.account.email
+
+
+def test_warm_reclear_clicks_an_interactive_challenge(emu: Any, tmp_path: Path) -> None:
+    profile = tmp_path / "profile"
+    _login(emu, tmp_path, profile_dir=profile)
+    emu.admin.configure(interactive=True)
+    warm = _login(emu, tmp_path, profile_dir=profile)
+    assert warm.source == "reclear" and warm.clearance_token
+
+
+def test_warm_reclear_reports_a_hard_block(emu: Any, tmp_path: Path) -> None:
+    profile = tmp_path / "profile"
+    _login(emu, tmp_path, profile_dir=profile)
+    emu.admin.configure(blocked_ips=["127.0.0.1"])
+    with pytest.raises(BlockedError):
+        _login(emu, tmp_path, profile_dir=profile)
+    assert chromium_pids(profile) == []
+
+
+def test_headless_shell_flavour_passes_every_check(emu: Any, tmp_path: Path) -> None:
+    """The lighter flavour: cold and warm harvests pass all of the emulator's checks (the
+    headless one looks at UA, brands and client hints), or, where no shell is installed,
+    the harvest falls back to the full browser."""
+    from chatgpt_browser.browser.executable import find_browser, is_headless_shell
+
+    profile = tmp_path / "profile"
+    failed_before = emu.admin.stats()["challenges"]["failed"]
+    cold = _login(emu, tmp_path, profile_dir=profile, flavour="headless-shell", headed_fallback=False)
+    warm = _login(emu, tmp_path, profile_dir=profile, flavour="headless-shell", headed_fallback=False)
+    assert (cold.source, warm.source) == ("harvest", "reclear")
+    assert emu.admin.stats()["challenges"]["failed"] == failed_before
+    assert "Headless" not in warm.user_agent
+    assert "headless" not in warm.headers.get("sec-ch-ua", "").lower()
+    assert warm.headers.get("sec-ch-ua"), "client hints must be recorded"
+    response = requests.get(
+        emu.url + "/api/auth/session", headers=_client_headers(warm), cookies=_cookies(warm), timeout=10
+    )
+    assert response.json()["user"]["email"] == emu.account.email
+    assert chromium_pids(profile) == []
+    # Which binary ran: the shell when installed (scripts/setup installs it).
+    assert isinstance(is_headless_shell(find_browser(flavour="headless-shell")), bool)

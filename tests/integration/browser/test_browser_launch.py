@@ -106,8 +106,49 @@ def test_a_profile_in_use_is_a_clear_error(tmp_path: Path) -> None:
     with open_browser(profile_dir=profile):
         with (
             pytest.raises(BrowserError, match="in use by another browser"),
-            open_browser(profile_dir=profile),
+            # a live browser keeps the profile: the wait for its release runs out
+            open_browser(profile_dir=profile, launch_timeout=2),
         ):
             pass
         assert chromium_pids(profile), "the first browser must be unharmed"
     assert chromium_pids(profile) == []
+
+
+def test_headless_shell_flavour_looks_like_desktop_chrome(echo_server: EchoServer, tmp_path: Path) -> None:
+    from chatgpt_browser.browser.executable import find_browser, is_headless_shell
+
+    with open_browser(headless=True, profile_dir=tmp_path / "p", flavour="headless-shell") as session:
+        page = session.new_page()
+        response = page.goto(echo_server.url)
+        fingerprint = page.evaluate(FINGERPRINT_JS)
+        sent = response.request.all_headers()
+        history = page.evaluate("history.length")
+        assert len(session.context.pages) == 1, "the metadata probe page must be gone"
+    with open_browser(headless=True, flavour="chromium") as full:
+        page = full.new_page()
+        page.goto(echo_server.url)
+        assert page.evaluate("history.length") == history, "the probe must not show in the history"
+    installed = is_headless_shell(find_browser(flavour="headless-shell"))
+    assert session.flavour == ("headless-shell" if installed else "chromium")
+    assert looks_automated(fingerprint) == []
+    assert fingerprint["webdriver"] is False
+    assert fingerprint["userAgent"] == session.user_agent == sent["user-agent"]
+    assert fingerprint["uaPlatform"] == "Linux" and fingerprint["platform"].startswith("Linux")
+    server_side = echo_server.seen[-1]
+    assert server_side["user-agent"] == session.user_agent
+    assert "headless" not in server_side["sec-ch-ua"].lower() and "Chromium" in server_side["sec-ch-ua"]
+    assert server_side["sec-ch-ua-platform"] == '"Linux"'
+
+
+def test_headless_shell_cannot_run_headed(tmp_path: Path) -> None:
+    from chatgpt_browser.browser.executable import find_browser, is_headless_shell
+
+    shell = find_browser(flavour="headless-shell")
+    if not is_headless_shell(shell):  # not installed: the flavour fell back, nothing to refuse
+        assert shell == find_browser()
+        return
+    with pytest.raises(BrowserError, match="headless-only"), open_browser(executable=shell, headless=False):
+        pass
+    # Asking for the flavour headed is fine: headed runs always take the full browser.
+    with open_browser(headless=False, flavour="headless-shell", profile_dir=tmp_path / "p") as session:
+        assert session.flavour == "chromium"
