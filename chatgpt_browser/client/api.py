@@ -1,13 +1,10 @@
 """`ChatGPTAPI`: the original JS client's API over a harvested credential bundle.
 
 How this works: the client holds one immutable `Credentials` bundle (replaced, never
-mutated). Each public call runs its attempts under a tenacity policy (`retry.py`):
-an attempt takes the current bundle, makes sure there is a valid access token (one
-refresh at a time across threads, others wait and reuse it), and sends one request.
-Typed errors decide what happens next: a 401 refreshes the token or resets the
-session, a challenge asks the provider for a new clearance, transient failures back
-off. The bundle's lifecycle (refresh, rotation, renewals, once for all threads) lives
-in `keeper.py`; this module builds requests and reads answers.
+mutated) in a `CredentialKeeper` (`keeper.py`: refresh, rotation, renewals, once for
+all threads). This module turns the original's options and methods into payloads
+and reads the answers; `requester.py` runs each call's attempts under the retry
+policy and sends the requests (through the proxy of the bundle each one carries).
 """
 
 from __future__ import annotations
@@ -19,28 +16,23 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from ..config import DEFAULT_USER_AGENT, SiteProfile, Timeouts
 from ..credentials import Credentials, CredentialSource, fingerprint
-from ..errors import (
-    AbortedError,
-    ChallengeRequiredError,
-    ChatGPTError,
-)
+from ..errors import ChatGPTError
+from .conversation import Conversation
 from .keeper import CredentialKeeper, as_source
 from .models import ChatResponse, ModerationResult
 from .refresh import refresh_credentials
-from .retry import CallState, ChallengeBreaker, Reason, RetryPolicy, build_retrying
-from .status import error_for_response
-from .stream import ConversationReader
-from .transport import Transport, TransportResponse, make_transport
-from .wire import credential_headers, host_of, jwt_expiry
+from .requester import Requester
+from .retry import RetryPolicy
+from .stream import ConversationReader, OnEvent
+from .trace import TracingTransport
+from .transport import Transport, make_transport
+from .wire import host_of, is_bound_header, jwt_expiry
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-_MAX_ERROR_BODY = 256 * 1024
 
 
 class MessageStream:
@@ -84,6 +76,24 @@ class ChatGPTAPI:
         min_ttl: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """The original's options, plus ours.
+
+        - `session_token`, `clearance_token`: required unless `credentials` or a
+          `provider` gives a bundle (a missing one raises `ChatGPTError`, status 401).
+        - `markdown=False`: answers (and partial answers) as plain text.
+        - `headers`: extra headers for every request; they replace the defaults
+          (Origin, Referer, Accept-Language, ...) case-insensitively, but never the
+          ones bound to the credentials (User-Agent, client hints, Cookie,
+          Authorization) or to the request (Accept, Content-Type, Host, ...): those
+          are ignored, with a warning (`wire.is_bound_header`).
+        - `debug`: log a trace of every request (`trace.py`; no secrets in it).
+        - `provider`: a `CredentialSource` or a callable returning `Credentials`, asked
+          for a fresh bundle on a dead session or clearance.
+        - `proxy`: the egress for bundles that carry no proxy; a bundle's own proxy
+          always wins, since its clearance is bound to that IP.
+        - `transport`: "requests" (default), "curl_cffi" (Chrome's TLS fingerprint), or
+          an instance; `timeout`: seconds or `Timeouts`; `retry`: a `RetryPolicy`.
+        """
         source = as_source(provider)
         if credentials is None and session_token and clearance_token:
             credentials = Credentials(
@@ -119,6 +129,12 @@ class ChatGPTAPI:
         }
         self._markdown = markdown
         self._headers = dict(headers or {})
+        ignored = sorted(name for name in self._headers if is_bound_header(name))
+        if ignored:
+            log.warning(
+                "the headers option cannot set %s (bound to the credentials or the request)",
+                ", ".join(ignored),
+            )
         self._model = model or self._site.model
         self._timeouts = (
             timeout
@@ -127,10 +143,11 @@ class ChatGPTAPI:
                 Timeouts() if timeout is None else Timeouts(read=float(timeout), stream_stall=float(timeout))
             )
         )
+        # The transport has no proxy of its own: each request names its bundle's.
         self._owns_transport = transport is None or isinstance(transport, str)
-        self._transport = make_transport(
-            transport, proxy or credentials.proxy, verify, credentials.user_agent
-        )
+        self._transport = make_transport(transport, None, verify, credentials.user_agent)
+        if debug:
+            self._transport = TracingTransport(self._transport)
         self._keeper = CredentialKeeper(
             credentials,
             provider=source,
@@ -142,16 +159,21 @@ class ChatGPTAPI:
             access_token_ttl=access_token_ttl,
             headers=self._headers,
             min_ttl=min_ttl,
+            default_proxy=proxy,
         )
         #: Counters: "refreshes" (session calls), "renewals" (new clearances), "resets".
         self.stats = self._keeper.stats
-        self._retry = retry or RetryPolicy()
-        self._breaker = ChallengeBreaker(self._retry.breaker_threshold, self._retry.breaker_cooldown)
-        self._retrying = build_retrying(
-            self._retry, recover=self._recover, breaker=self._breaker, sleep=sleep
+        self._requester = Requester(
+            keeper=self._keeper,
+            transport=self._transport,
+            site=self._site,
+            allowed_hosts=self._allowed_hosts,
+            timeouts=self._timeouts,
+            headers=self._headers,
+            default_proxy=proxy,
+            retry=retry or RetryPolicy(),
+            sleep=sleep,
         )
-        if debug:
-            logging.getLogger("chatgpt_browser.client").setLevel(logging.DEBUG)
 
     @classmethod
     def from_credentials(
@@ -220,7 +242,7 @@ class ChatGPTAPI:
 
     def refresh_session(self) -> str:
         """A valid access token: cached until the TTL or the JWT's `exp`, whichever is first."""
-        return self._call("GET /api/auth/session", lambda state: self._keeper.access_token()[0])
+        return self._requester.call("GET /api/auth/session", lambda state: self._keeper.access_token()[0])
 
     def get_is_authenticated(self) -> bool:
         """True if a valid access token can be had, False if refreshing it fails."""
@@ -243,6 +265,13 @@ class ChatGPTAPI:
 
     # -- messages ------------------------------------------------------------------------
 
+    def get_conversation(
+        self, conversation_id: str | None = None, parent_message_id: str | None = None
+    ) -> Conversation:
+        """A conversation that carries its ids from one message to the next (the
+        original's `getConversation`); pass the ids of an earlier answer to continue it."""
+        return Conversation(self, conversation_id=conversation_id, parent_message_id=parent_message_id)
+
     def stream_message(
         self,
         message: str,
@@ -254,8 +283,9 @@ class ChatGPTAPI:
         model: str | None = None,
         timeout: float | None = None,
         abort: threading.Event | None = None,
+        on_conversation_response: OnEvent | None = None,
     ) -> MessageStream:
-        """Like `send_message`, as an iterable of updates (`text` so far and `delta`)."""
+        """Like `send_message`, as an iterable of updates (`response` so far and `delta`)."""
         payload: dict[str, Any] = {
             "action": action,
             "messages": [
@@ -273,12 +303,20 @@ class ChatGPTAPI:
         body = json.dumps(payload).encode("utf-8")
         url = self._backend_api_base_url + "/conversation"
         what = "POST /backend-api/conversation"
+        requester = self._requester
 
         def opener() -> ConversationReader:
             deadline = None if timeout is None else time.monotonic() + timeout
-            response = self._call(what, lambda state: self._open_stream(state, url, body, abort))
+            response = requester.call(
+                what, lambda state: requester.open_stream(state, url, body, abort, what)
+            )
             return ConversationReader(
-                response, what=what, markdown=self._markdown, deadline=deadline, abort=abort
+                response,
+                what=what,
+                markdown=self._markdown,
+                deadline=deadline,
+                abort=abort,
+                on_event=on_conversation_response,
             )
 
         return MessageStream(opener)
@@ -294,9 +332,15 @@ class ChatGPTAPI:
         model: str | None = None,
         timeout: float | None = None,
         on_progress: Callable[[ChatResponse], None] | None = None,
+        on_conversation_response: OnEvent | None = None,
         abort: threading.Event | None = None,
     ) -> ChatResponse:
-        """Send a prompt and return the whole answer; `on_progress` sees each partial one."""
+        """Send a prompt and return the whole answer.
+
+        `on_progress` sees each partial answer (`ChatResponse`, text so far and delta);
+        `on_conversation_response` sees each raw event of the stream (its JSON object,
+        read-only: message, conversation_id, error), as the original's callback did.
+        `timeout` bounds the whole answer; `abort` (a `threading.Event`) stops it."""
         stream = self.stream_message(
             message,
             conversation_id=conversation_id,
@@ -306,6 +350,7 @@ class ChatGPTAPI:
             model=model,
             timeout=timeout,
             abort=abort,
+            on_conversation_response=on_conversation_response,
         )
         updates = iter(stream)
         with contextlib.closing(updates):  # type: ignore[type-var]
@@ -319,125 +364,16 @@ class ChatGPTAPI:
         """Ask the moderation endpoint about `input`."""
         url = self._backend_api_base_url + "/moderations"
         body = json.dumps({"input": input, "model": "text-moderation-playground"}).encode("utf-8")
-        document = self._call(
-            "POST /backend-api/moderations", lambda state: self._post_json(state, url, body)
-        )
+        what = "POST /backend-api/moderations"
+        requester = self._requester
+        document = requester.call(what, lambda state: requester.post_json(state, url, body, what))
         if not isinstance(document, dict) or not isinstance(document.get("flagged"), bool):
-            raise ChatGPTError(
-                "POST /backend-api/moderations: unexpected answer", status_code=200, detail=document
-            )
+            raise ChatGPTError(f"{what}: unexpected answer", status_code=200, detail=document)
         return ModerationResult(
             flagged=document["flagged"],
             blocked=bool(document.get("blocked", False)),
             moderation_id=document.get("moderation_id"),
         )
-
-    # -- attempts --------------------------------------------------------------------------
-
-    def _call(self, what: str, attempt: Callable[[CallState], T]) -> T:
-        def guarded(state: CallState) -> T:
-            self._breaker.check()
-            self._keeper.renew_if_expired()
-            state.used_credentials = self._keeper.credentials
-            started_at = time.monotonic()
-            try:
-                result = attempt(state)
-            except ChallengeRequiredError:
-                used = state.used_credentials or self._keeper.credentials
-                self._breaker.record_challenge(fingerprint(used.clearance_token), started_at)
-                raise
-            self._breaker.record_success()
-            return result
-
-        state = CallState(self._retry, time.monotonic, what)
-        # The happy path skips tenacity's bookkeeping (~20 us a call). A failed first
-        # attempt is handed to tenacity, which re-raises it as its own first attempt and
-        # takes every decision from there: what to retry, how long to wait, when to stop.
-        try:
-            return guarded(state)
-        except ChatGPTError as exc:
-            first_failure: ChatGPTError | None = exc
-
-        def attempt_after_first(state: CallState) -> T:
-            nonlocal first_failure
-            if first_failure is not None:
-                error, first_failure = first_failure, None
-                raise error
-            return guarded(state)
-
-        return self._retrying(attempt_after_first, state)
-
-    def _headers_for(self, url: str, creds: Credentials, token: str, accept: str) -> dict[str, str]:
-        headers = credential_headers(
-            url, creds, self._site, self._allowed_hosts, bearer=token, extra=self._headers
-        )
-        headers.update(
-            {
-                "Accept": accept,
-                "Content-Type": "application/json",
-                "X-OpenAI-Assistant-App-Id": "",
-                "Origin": self._site.base_url,
-                "Referer": self._site.url(self._site.chat_path),
-            }
-        )
-        return headers
-
-    def _send(
-        self, state: CallState, url: str, body: bytes, *, accept: str, stream: bool
-    ) -> TransportResponse:
-        token, creds = self._keeper.access_token()
-        state.used_credentials = creds
-        headers = self._headers_for(url, creds, token, accept)
-        read_timeout = self._timeouts.stream_stall if stream else self._timeouts.read
-        return self._transport.request(
-            "POST",
-            url,
-            headers=headers,
-            body=body,
-            timeout=(self._timeouts.connect, read_timeout),
-            stream=stream,
-        )
-
-    def _raise_for(self, response: TransportResponse, what: str) -> None:
-        try:
-            body = b""
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > _MAX_ERROR_BODY:
-                    break
-        finally:
-            response.close()
-        raise error_for_response(response.status_code, response.headers, body, what=what)
-
-    def _open_stream(
-        self, state: CallState, url: str, body: bytes, abort: threading.Event | None
-    ) -> TransportResponse:
-        what = "POST /backend-api/conversation"
-        if abort is not None and abort.is_set():
-            raise AbortedError(f"{what}: aborted by the caller before sending")
-        response = self._send(state, url, body, accept="text/event-stream", stream=True)
-        content_type = response.headers.get("content-type", "")
-        if response.status_code != 200 or "text/event-stream" not in content_type:
-            self._raise_for(response, what)
-        # From here on the server has the message: a failure is never replayed blindly.
-        state.streamed = True
-        return response
-
-    def _post_json(self, state: CallState, url: str, body: bytes) -> Any:
-        what = "POST /backend-api/moderations"
-        response = self._send(state, url, body, accept="*/*", stream=False)
-        if response.status_code != 200:
-            self._raise_for(response, what)
-        data = response.read()
-        response.close()
-        try:
-            return json.loads(data)
-        except ValueError:
-            raise error_for_response(200, response.headers, data, what=what) from None
-
-    def _recover(self, reason: Reason, error: ChatGPTError, state: CallState) -> None:
-        """Runs between attempts (tenacity's before_sleep), once for all threads."""
-        self._keeper.recover(reason, error, state.used_credentials or self._keeper.credentials)
 
 
 def _site_url(site: SiteProfile | str | None, api_base_url: str | None) -> str:

@@ -69,6 +69,7 @@ class CredentialKeeper:
         access_token_ttl: float,
         headers: Mapping[str, str],
         min_ttl: float,
+        default_proxy: str | None = None,
     ) -> None:
         self._credentials = credentials
         self._provider = provider
@@ -80,6 +81,7 @@ class CredentialKeeper:
         self._access_token_ttl = access_token_ttl
         self._headers = headers
         self._min_ttl = min_ttl
+        self._default_proxy = default_proxy
         self.user: Mapping[str, Any] | None = None
         self._refresh_lock = threading.Lock()
         self._recover_lock = threading.RLock()
@@ -113,7 +115,8 @@ class CredentialKeeper:
             allowed_hosts=self._allowed_hosts,
             timeout=(self._timeouts.connect, self._timeouts.read),
             access_token_ttl=self._access_token_ttl,
-            extra_headers=dict(self._headers),
+            extra_headers=self._headers,
+            proxy=self._default_proxy,
         )
         self._count("refreshes")
         self.user = answer.user

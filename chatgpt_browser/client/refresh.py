@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 
 from ..config import SiteProfile
 from ..credentials import Credentials, fingerprint
@@ -38,17 +39,27 @@ def session_call(
     allowed_hosts: frozenset[str] | None = None,
     timeout: Timeout = (10.0, 30.0),
     access_token_ttl: float | None = None,
-    extra_headers: dict[str, str] | None = None,
+    extra_headers: Mapping[str, str] | None = None,
     source: str = "http-refresh",
+    proxy: str | None = None,
 ) -> tuple[Credentials, SessionAnswer]:
-    """GET the session endpoint once; typed errors on failure (no retries here)."""
+    """GET the session endpoint once; typed errors on failure (no retries here).
+
+    Sent through the bundle's own proxy (its clearance's egress IP), else `proxy`."""
     url = url or site.url(site.session_path)
     allowed = allowed_hosts or site.allowed_hosts
-    headers = credential_headers(url, credentials, site, allowed, extra=extra_headers)
-    headers.setdefault("Accept", "*/*")
-    headers.setdefault("Referer", site.url(site.chat_path))
+    defaults = {"Accept": "*/*", "Referer": site.url(site.chat_path)}
+    headers = credential_headers(url, credentials, site, allowed, extra=extra_headers, defaults=defaults)
     what = f"GET {host_of(url)}{site.session_path}"
-    response = transport.request("GET", url, headers=headers, body=None, timeout=timeout, stream=False)
+    response = transport.request(
+        "GET",
+        url,
+        headers=headers,
+        body=None,
+        timeout=timeout,
+        stream=False,
+        proxy=credentials.proxy or proxy,
+    )
     try:
         body = response.read()[:_MAX_BODY]
         status = response.status_code
@@ -90,7 +101,7 @@ def refresh_credentials(
     site = site or SiteProfile(base_url=credentials.site)
     timeouts: Timeout = timeout if isinstance(timeout, tuple) else (min(10.0, timeout), timeout)
     own = transport is None
-    active = transport or RequestsTransport(proxy=credentials.proxy, verify=verify)
+    active = transport or RequestsTransport(verify=verify)
     try:
         updated, _ = session_call(active, credentials, site, timeout=timeouts)
         return updated

@@ -307,16 +307,20 @@ class ConversationDecoder:
         self.server_error: Any = None
         self.end_turn: bool | None = None
         self.model_slug: str | None = None
+        #: The JSON object of the last event decoded (None after a skipped line).
+        self.payload: Any = None
 
     def decode(self, event: SSEEvent) -> ConversationUpdate | None:
         """One SSE event -> an update, or None (DONE, skipped line, no new text)."""
         data = event.data
         if data == DONE:
             self.done = True
+            self.payload = None
             return None
         try:
-            payload = _json_decode(data)
+            self.payload = payload = _json_decode(data)
         except ValueError:
+            self.payload = None
             self.skipped += 1
             log.warning("skipped a non-JSON line in the conversation stream (%d bytes)", len(data))
             return None
@@ -349,6 +353,7 @@ class ConversationDecoder:
     def _decode_other(self, payload: Any) -> ConversationUpdate | None:
         """Any other shape, checked field by field (nothing is assumed)."""
         if not isinstance(payload, dict):
+            self.payload = None
             self.skipped += 1
             log.warning("skipped a conversation event that is not an object")
             return None

@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+import types
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from ..errors import AbortedError, ChatGPTTimeoutError, NetworkError, StreamError
 from .models import ChatResponse
@@ -25,6 +27,9 @@ from .transport import TransportResponse
 
 #: How often the abort watcher looks at the event while a read is blocked.
 _ABORT_POLL = 0.02
+
+#: `on_conversation_response`: called with each event's JSON object, read-only.
+OnEvent = Callable[[Mapping[str, Any]], None]
 
 
 @contextlib.contextmanager
@@ -59,8 +64,10 @@ class ConversationReader:
         deadline: float | None = None,
         abort: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_event: OnEvent | None = None,
     ) -> None:
         self._response = response
+        self._on_event = on_event
         self._what = what
         self._markdown = markdown
         self._deadline = deadline
@@ -101,6 +108,8 @@ class ConversationReader:
                             continue  # drain to the end so the connection goes back to the pool
                         for event in feed(chunk):
                             update = decoder.decode(event)
+                            if self._on_event is not None and decoder.payload is not None:
+                                self._on_event(types.MappingProxyType(decoder.payload))
                             if update is not None:
                                 yield self._progress(update)
                         if checking and not decoder.done:
@@ -145,4 +154,4 @@ class ConversationReader:
         return ChatResponse(shown, update.conversation_id, update.message_id, delta, True, update.model_slug)
 
 
-__all__ = ["ConversationReader"]
+__all__ = ["ConversationReader", "OnEvent"]

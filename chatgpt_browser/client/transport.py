@@ -5,9 +5,15 @@ pool); `CurlCffiTransport` (extra `impersonate`) sends the same requests with Ch
 TLS fingerprint. Both: never follow redirects (the client decides), never keep
 cookies (the client builds the Cookie header per request, so a `Secure` cookie works
 over the emulator's plain http and nothing is ever sent to a host we did not choose),
-ignore proxy/netrc settings from the environment (the bundle's proxy is the egress
-IP the clearance is bound to), and translate every foreign exception into
-`NetworkError` / `ChatGPTTimeoutError` here, at this one boundary.
+ignore proxy/netrc settings from the environment, and translate every foreign
+exception into `NetworkError` / `ChatGPTTimeoutError` here, at this one boundary.
+
+The proxy is chosen per request, not per transport: a clearance is bound to the
+egress IP that earned it, so each request goes out through the proxy of the bundle
+it carries, and a renewal that brings another proxy moves the very next request to
+it. Both libraries pool connections per proxy (urllib3's proxy managers, curl's
+connection cache), so switching costs nothing while the proxy stays the same. The
+curl_cffi transport likewise picks its Chrome profile from each request's User-Agent.
 """
 
 from __future__ import annotations
@@ -68,7 +74,10 @@ class Transport(Protocol):
         body: bytes | None,
         timeout: Timeout,
         stream: bool,
-    ) -> TransportResponse: ...
+        proxy: str | None = None,
+    ) -> TransportResponse:
+        """`proxy`: this request's proxy URL (None: the transport's default, if any)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -145,10 +154,9 @@ class RequestsTransport:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers.clear()
-        if proxy:
-            session.proxies = {"http": proxy, "https": proxy}
         session.verify = verify
         self._session = session
+        self._proxy = proxy
 
     def request(
         self,
@@ -159,8 +167,10 @@ class RequestsTransport:
         body: bytes | None,
         timeout: Timeout,
         stream: bool,
+        proxy: str | None = None,
     ) -> TransportResponse:
         what = f"{method} {url.split('?', 1)[0]}"
+        chosen = proxy or self._proxy
         try:
             response = self._session.request(
                 method,
@@ -170,6 +180,7 @@ class RequestsTransport:
                 timeout=timeout,
                 stream=stream,
                 allow_redirects=False,
+                proxies={"http": chosen, "https": chosen} if chosen else None,
             )
         except Exception as exc:
             raise _network_error(exc, what) from exc
@@ -277,10 +288,13 @@ class CurlCffiTransport:
             raise ConfigError(
                 "the curl_cffi transport needs: pip install 'chatgpt-browser[impersonate]'"
             ) from exc
+        #: The profile for `user_agent`; each request uses the one of its own User-Agent.
         self.impersonate = impersonate or impersonate_target(user_agent)
+        self._fixed_impersonate = impersonate
+        self._targets: dict[str, str] = {user_agent: self.impersonate}
+        self._proxy = proxy
         self._options: dict[str, Any] = {
             "impersonate": self.impersonate,
-            "proxy": proxy,
             "verify": verify,
             "trust_env": False,
             "default_headers": False,
@@ -311,6 +325,7 @@ class CurlCffiTransport:
         body: bytes | None,
         timeout: Timeout,
         stream: bool,
+        proxy: str | None = None,
     ) -> TransportResponse:
         what = f"{method} {url.split('?', 1)[0]}"
         try:
@@ -322,10 +337,24 @@ class CurlCffiTransport:
                 timeout=timeout,
                 stream=stream,
                 allow_redirects=False,
+                proxy=proxy or self._proxy,
+                impersonate=self.target_for(headers),
             )
         except Exception as exc:
             raise _network_error(exc, what) from exc
         return _CurlResponse(response, what, stall=timeout[1])
+
+    def target_for(self, headers: Mapping[str, str]) -> str:
+        """The Chrome profile matching the request's User-Agent (a renewal may change it)."""
+        if self._fixed_impersonate:
+            return self._fixed_impersonate
+        user_agent = next((v for k, v in headers.items() if k.lower() == "user-agent"), None)
+        if user_agent is None:
+            return self.impersonate
+        target = self._targets.get(user_agent)
+        if target is None:
+            target = self._targets[user_agent] = impersonate_target(user_agent)
+        return target
 
     def close(self) -> None:
         with self._lock:

@@ -39,17 +39,51 @@ def check_host(url: str, allowed_hosts: frozenset[str]) -> None:
         raise ConfigError(f"refusing to send credentials to {host!r}: not one of the site's hosts")
 
 
-def browser_headers(credentials: Credentials, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """User-Agent and the client hints that belong to it, plus caller extras."""
-    headers = {"User-Agent": credentials.user_agent}
-    for name, value in credentials.headers.items():
-        if name.lower() in _HINT_HEADERS:
-            headers[name] = value
-    for name, value in (extra or {}).items():
-        if name.lower() == "user-agent" or name.lower().startswith("sec-ch-ua"):
-            continue  # never contradict the UA the clearance is bound to
-        headers[name] = value
-    return headers
+def is_bound_header(name: str) -> bool:
+    """True for a header the `headers` option cannot set: it belongs to the credentials
+    (the clearance's browser: User-Agent and client hints; the tokens: Cookie,
+    Authorization) or to the request itself (Accept and Content-Type: the reader needs
+    an event stream and the body is JSON, as in the original, which set these four
+    after the caller's headers; Host, Content-Length, Transfer-Encoding)."""
+    lower = name.lower()
+    return lower in _BOUND_HEADERS or lower.startswith("sec-ch-ua")
+
+
+_BOUND_HEADERS = frozenset(
+    {
+        "user-agent",
+        "cookie",
+        "authorization",
+        "accept",
+        "content-type",
+        "host",
+        "content-length",
+        "transfer-encoding",
+    }
+)
+
+
+def merge_headers(*layers: Mapping[str, str] | None) -> dict[str, str]:
+    """Later layers win; names compare case-insensitively, so each header is sent once
+    (under the spelling of the layer that set it)."""
+    merged: dict[str, tuple[str, str]] = {}
+    for layer in layers:
+        for name, value in (layer or {}).items():
+            merged[name.lower()] = (name, value)
+    return dict(merged.values())
+
+
+def browser_headers(
+    credentials: Credentials,
+    extra: Mapping[str, str] | None = None,
+    *,
+    defaults: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The headers of one request without the tokens (rules: `credential_headers`)."""
+    hints = {n: v for n, v in credentials.headers.items() if n.lower() in _HINT_HEADERS}
+    caller = {n: v for n, v in (extra or {}).items() if not is_bound_header(n)}
+    # UA last: the caller can never contradict the UA the clearance is bound to.
+    return merge_headers(defaults, hints, caller, {"User-Agent": credentials.user_agent})
 
 
 def cookie_header(credentials: Credentials, site: SiteProfile) -> str:
@@ -68,10 +102,19 @@ def credential_headers(
     *,
     bearer: str | None = None,
     extra: Mapping[str, str] | None = None,
+    defaults: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Full headers for a request to `url` (which must be an allowed host)."""
+    """Full headers for a request to `url` (which must be an allowed host).
+
+    Merge rules, names compared case-insensitively, later wins: the request's
+    `defaults` (Accept, Content-Type, Origin, Referer, ...), the bundle's client hints
+    and Accept-Language, the caller's `extra` (the `headers` option: it may replace
+    Origin, Referer, Accept-Language or add its own, as the original's `headers` did),
+    and last User-Agent, Cookie and Authorization from the bundle. The caller can
+    never set a bound header (`is_bound_header`).
+    """
     check_host(url, allowed_hosts)
-    headers = browser_headers(credentials, extra)
+    headers = browser_headers(credentials, extra, defaults=defaults)
     headers["Cookie"] = cookie_header(credentials, site)
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
@@ -224,7 +267,9 @@ __all__ = [
     "cookie_header",
     "credential_headers",
     "host_of",
+    "is_bound_header",
     "jwt_expiry",
+    "merge_headers",
     "parse_session_answer",
     "rotated_session_cookie",
 ]

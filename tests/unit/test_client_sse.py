@@ -226,3 +226,15 @@ def test_server_error_and_metadata_are_kept() -> None:
     assert update is not None and update.end_turn is True
     assert update.model_slug == "text-davinci-002-render-sha"
     assert decoder.server_error == "something"
+
+
+def test_payload_is_each_json_event_and_none_otherwise() -> None:
+    decoder = ConversationDecoder()
+    parser = SSEParser()
+    stream = conversation_event("a") + "data: not json\n\n" + "data: [1, 2]\n\n" + conversation_event("a")
+    payloads = []
+    for event in parser.feed((stream + "data: [DONE]\n\n").encode()):
+        decoder.decode(event)
+        payloads.append(decoder.payload)
+    texts = [p["message"]["content"]["parts"][0] if p else None for p in payloads]
+    assert texts == ["a", None, None, "a", None]  # repeated text still has its event; DONE has none

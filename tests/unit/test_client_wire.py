@@ -10,11 +10,13 @@ import pytest
 
 from chatgpt_browser.client.status import error_for_response, is_busy, parse_retry_after
 from chatgpt_browser.client.text import markdown_to_text
-from chatgpt_browser.client.transport import impersonate_target
+from chatgpt_browser.client.transport import CurlCffiTransport, impersonate_target
 from chatgpt_browser.client.wire import (
     apply_session_answer,
     credential_headers,
+    is_bound_header,
     jwt_expiry,
+    merge_headers,
     parse_session_answer,
     rotated_session_cookie,
 )
@@ -133,6 +135,34 @@ def test_credential_headers_follow_the_bundle_and_the_allow_list() -> None:
         credential_headers("http://evil.example/x", creds(), SITE, SITE.allowed_hosts)
 
 
+def test_header_merging_is_case_insensitive_and_keeps_bound_headers() -> None:
+    assert merge_headers({"Accept": "a", "Origin": "o"}, None, {"accept": "b"}) == {
+        "accept": "b",
+        "Origin": "o",
+    }
+    assert all(is_bound_header(n) for n in ("user-agent", "Cookie", "AUTHORIZATION", "Sec-CH-UA-Platform"))
+    assert is_bound_header("accept") and is_bound_header("Content-Type")
+    assert not any(is_bound_header(n) for n in ("Origin", "Accept-Language", "X-Debug"))
+    headers = credential_headers(
+        SITE.url("/backend-api/conversation"),
+        creds(),
+        SITE,
+        SITE.allowed_hosts,
+        bearer="ACCESS",
+        defaults={"Accept": "text/event-stream", "Origin": SITE.base_url},
+        extra={
+            "origin": "https://other.example",
+            "cookie": "x=1",
+            "authorization": "Bearer no",
+            "ACCEPT": "*/*",
+        },
+    )
+    lowered = [name.lower() for name in headers]
+    assert len(lowered) == len(set(lowered))
+    assert headers["origin"] == "https://other.example" and headers["Accept"] == "text/event-stream"
+    assert headers["Authorization"] == "Bearer ACCESS" and "x=1" not in headers["Cookie"]
+
+
 def test_jwt_expiry() -> None:
     assert jwt_expiry(make_jwt(1234.0)) == 1234.0
     assert jwt_expiry("not-a-jwt") is None and jwt_expiry("a.!!!.c") is None and jwt_expiry(None) is None
@@ -186,3 +216,15 @@ def test_impersonate_target_matches_the_ua_chrome_version() -> None:
     assert impersonate_target(UA) == "chrome120"
     assert impersonate_target(UA.replace("Chrome/120", "Chrome/108")) == "chrome107"
     assert impersonate_target("curl/8").startswith("chrome")
+
+
+def test_curl_transport_picks_the_profile_of_each_request_s_user_agent() -> None:
+    transport = CurlCffiTransport(user_agent=UA)  # a renewal may bring another browser's UA
+    try:
+        assert transport.impersonate == "chrome120"
+        assert transport.target_for({"user-agent": UA.replace("Chrome/120", "Chrome/108")}) == "chrome107"
+        assert transport.target_for({"User-Agent": UA}) == "chrome120"
+    finally:
+        transport.close()
+    fixed = CurlCffiTransport(user_agent=UA, impersonate="chrome110")
+    assert fixed.target_for({"User-Agent": UA}) == "chrome110"

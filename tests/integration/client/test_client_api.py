@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 from client_helpers import UA, MintingProvider, mint, requests_count
@@ -12,6 +13,8 @@ from chatgpt_browser import ChatGPTAPI as PublicChatGPTAPI
 from chatgpt_browser import Conversation as PublicConversation
 from chatgpt_browser.client.api import ChatGPTAPI, ChatResponse
 from chatgpt_browser.client.conversation import Conversation
+from chatgpt_browser.client.text import markdown_to_text
+from chatgpt_browser.client.trace import TRACE_LOGGER
 from chatgpt_browser.credentials import fingerprint
 from chatgpt_browser.emulator.process import Emulator
 from chatgpt_browser.errors import (
@@ -39,7 +42,7 @@ def test_missing_tokens_raise_401() -> None:
     assert info.value.status_code == 401
 
 
-def test_constructor_with_plain_tokens(shared_emulator: Emulator) -> None:
+def test_constructor_with_plain_tokens(shared_emulator: Emulator, transport_name: str) -> None:
     creds = mint(shared_emulator, user_agent=UA)
     api = ChatGPTAPI(
         session_token=creds.session_token,
@@ -47,6 +50,7 @@ def test_constructor_with_plain_tokens(shared_emulator: Emulator) -> None:
         user_agent=UA,
         api_base_url=shared_emulator.url + "/api",
         backend_api_base_url=shared_emulator.url + "/backend-api",
+        transport=transport_name,
     )
     with api:
         assert api.session_token == creds.session_token and api.clearance_token == creds.clearance_token
@@ -56,10 +60,10 @@ def test_constructor_with_plain_tokens(shared_emulator: Emulator) -> None:
         assert api.send_message("plain tokens").response.startswith('You said: "plain tokens"')
 
 
-def test_session_methods(emulator: Emulator, make_client: Make, transport_name: str) -> None:
+def test_session_methods(emulator: Emulator, make_client: Make) -> None:
     provider = MintingProvider(emulator)
     start = provider.current
-    api = make_client(start, provider=provider, transport=transport_name)
+    api = make_client(start, provider=provider)
     assert api.get_is_authenticated()
     token = api.refresh_session()
     assert api.refresh_session() == token  # cached: no second session call
@@ -85,7 +89,7 @@ def test_session_methods(emulator: Emulator, make_client: Make, transport_name: 
     api.close_session()
     assert api.get_is_authenticated() and provider.renewals == ["reset", "401"]
     # ...without one it reports False, as the original did.
-    orphan = make_client(mint(emulator), transport=transport_name)
+    orphan = make_client(mint(emulator))
     emulator.admin.revoke("session")
     assert not orphan.get_is_authenticated()
 
@@ -97,10 +101,8 @@ def test_reset_without_provider_is_close_and_init(emulator: Emulator, make_clien
     assert requests_count(emulator, "GET /api/auth/session 200") == 1
 
 
-def test_send_message_streams_progress(
-    shared_emulator: Emulator, make_client: Make, transport_name: str
-) -> None:
-    api = make_client(mint(shared_emulator), transport=transport_name)
+def test_send_message_streams_progress(shared_emulator: Emulator, make_client: Make) -> None:
+    api = make_client(mint(shared_emulator))
     updates: list[ChatResponse] = []
     result = api.send_message("Tell me a story", on_progress=updates.append)
     assert result.response.startswith('You said: "Tell me a story"') and not result.incomplete
@@ -111,8 +113,8 @@ def test_send_message_streams_progress(
     assert api.send_message("Tell me a story").response == result.response  # deterministic
 
 
-def test_stream_message_iterator(shared_emulator: Emulator, make_client: Make, transport_name: str) -> None:
-    api = make_client(mint(shared_emulator), transport=transport_name)
+def test_stream_message_iterator(shared_emulator: Emulator, make_client: Make) -> None:
+    api = make_client(mint(shared_emulator))
     stream = api.stream_message("iterate please")
     texts = [(u.response, u.delta) for u in stream]
     assert stream.result is not None and texts[-1][0] == stream.result.response
@@ -158,10 +160,18 @@ def test_markdown_false_gives_plain_text(shared_emulator: Emulator, make_client:
     result = api.send_message("some **bold** and `code`", on_progress=updates.append)
     assert "some bold and code" in result.response and "**" not in result.response
     assert all("**" not in u.response for u in updates)
+    # Block structure becomes lines; links keep their text; the same answer as markdown=True.
+    prompt = "Intro\n\n# A heading\n\n- one\n- two\n\nsee [the docs](http://example.com) and *this*"
+    plain = api.send_message(prompt).response
+    rich = make_client(mint(shared_emulator)).send_message(prompt).response
+    assert "# A heading" in rich and "[the docs](" in rich
+    assert "\nA heading\n" in plain and "\none\ntwo\n" in plain and "see the docs and this" in plain
+    assert not any(mark in plain for mark in ("#", "](", "*", "- one"))
+    assert plain == markdown_to_text(rich)
 
 
-def test_send_moderation(shared_emulator: Emulator, make_client: Make, transport_name: str) -> None:
-    api = make_client(mint(shared_emulator), transport=transport_name)
+def test_send_moderation(shared_emulator: Emulator, make_client: Make) -> None:
+    api = make_client(mint(shared_emulator))
     clean = api.send_moderation("a kind sentence")
     assert not clean.flagged and not clean.blocked and clean.moderation_id
     assert api.send_moderation("please flagme now").flagged
@@ -179,10 +189,10 @@ def test_unknown_conversation_and_too_long(make_emulator: Callable[..., Emulator
 
 
 def test_abort_from_progress_and_from_another_thread(
-    make_emulator: Callable[..., Emulator], make_client: Make, transport_name: str
+    make_emulator: Callable[..., Emulator], make_client: Make
 ) -> None:
     emu = make_emulator(token_delay=0.05)
-    api = make_client(mint(emu), transport=transport_name)
+    api = make_client(mint(emu))
     abort = threading.Event()
     with pytest.raises(AbortedError) as info:
         api.send_message("abort me", abort=abort, on_progress=lambda update: abort.set())
@@ -232,17 +242,70 @@ def test_secrets_stay_out_of_reprs_and_errors(emulator: Emulator, make_client: M
     assert creds.session_token not in str(info.value)
 
 
-def test_headers_option_cannot_override_the_ua(shared_emulator: Emulator, make_client: Make) -> None:
-    api = make_client(mint(shared_emulator), headers={"User-Agent": "python-requests/2", "X-Debug": "1"})
-    assert api.send_message("headers ok").response  # the clearance still matches: UA kept
-
-
-def test_debug_option_logs(
+def test_debug_option_traces_every_request_without_secrets(
     shared_emulator: Emulator, make_client: Make, caplog: pytest.LogCaptureFixture
 ) -> None:
+    def trace() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == TRACE_LOGGER]
+
+    # No caplog.at_level: the records must reach the handlers at the default levels.
+    quiet = make_client(mint(shared_emulator))
+    quiet.send_message("quiet")
+    assert trace() == []
     creds = mint(shared_emulator)
-    with caplog.at_level("DEBUG", logger="chatgpt_browser.client"):
-        api = make_client(creds, debug=True)
-        api.refresh_session()
-    assert "session token rotated" in caplog.text
-    assert creds.session_token not in caplog.text
+    loud = make_client(creds, debug=True)
+    answer = loud.send_message("loud")
+    loud.send_moderation("loud")
+    lines = trace()
+    url = shared_emulator.url
+    assert [line.split(" via ")[0] for line in lines if " via " in line] == [
+        f"GET {url}/api/auth/session",
+        f"POST {url}/backend-api/conversation",
+        f"POST {url}/backend-api/moderations",
+    ]
+    assert any(line.startswith(f"GET {url}/api/auth/session: 200 application/json") for line in lines)
+    assert any(
+        line.startswith(f"POST {url}/backend-api/conversation: 200 text/event-stream") for line in lines
+    )
+    streamed = [
+        line for line in lines if line.startswith(f"POST {url}/backend-api/conversation: closed after")
+    ]
+    assert len(streamed) == 1 and int(streamed[0].split()[4]) > len(answer.response)
+    secrets = [creds.session_token, creds.clearance_token, loud.session_token, loud.credentials.access_token]
+    assert all(secret and secret not in caplog.text for secret in secrets)
+    assert "Cookie: <" in caplog.text and "Authorization: <" in caplog.text
+
+
+def test_get_conversation_carries_and_resumes_ids(shared_emulator: Emulator, make_client: Make) -> None:
+    api = make_client(mint(shared_emulator))
+    conversation = api.get_conversation()
+    first = conversation.send_message("first turn")
+    second = conversation.send_message("second turn")
+    assert second.conversation_id == first.conversation_id
+    assert conversation.parent_message_id == second.message_id
+    # Another client (e.g. the next cron run) resumes it from the two ids.
+    later = make_client(mint(shared_emulator)).get_conversation(second.conversation_id, second.message_id)
+    third = later.send_message("third turn")
+    assert third.conversation_id == first.conversation_id and len(later.history) == 1
+    with pytest.raises(ConversationNotFoundError):  # the ids reach the site: a bad one fails
+        api.get_conversation("00000000-0000-4000-8000-000000000000", second.message_id).send_message("x")
+
+
+def test_on_conversation_response_sees_each_raw_event(shared_emulator: Emulator, make_client: Make) -> None:
+    api = make_client(mint(shared_emulator), markdown=False)
+    events: list[Mapping[str, Any]] = []
+    updates: list[ChatResponse] = []
+    result = api.send_message(
+        "raw **events**", on_progress=updates.append, on_conversation_response=events.append
+    )
+    assert len(events) >= len(updates) >= 3  # every event, [DONE] excluded
+    assert all(e["conversation_id"] == result.conversation_id for e in events)
+    assert all(e["message"]["id"] == result.message_id for e in events)
+    last_text = events[-1]["message"]["content"]["parts"][0]
+    assert "**events**" in last_text and "**" not in result.response  # raw, not converted
+    with pytest.raises(TypeError):
+        events[0]["error"] = "changed"  # type: ignore[index]
+    streamed: list[Mapping[str, Any]] = []
+    for _ in api.stream_message("raw stream", on_conversation_response=streamed.append):
+        pass
+    assert streamed and streamed[-1]["message"]["role"] == "assistant"

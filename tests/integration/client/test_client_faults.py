@@ -13,6 +13,7 @@ from client_helpers import FAST_RETRY, UA, MintingProvider, mint, requests_count
 from chatgpt_browser.client.api import ChatGPTAPI
 from chatgpt_browser.client.refresh import refresh_credentials
 from chatgpt_browser.client.retry import RetryPolicy
+from chatgpt_browser.client.transport import make_transport
 from chatgpt_browser.config import SiteProfile, Timeouts
 from chatgpt_browser.emulator.process import Emulator
 from chatgpt_browser.errors import (
@@ -57,10 +58,8 @@ def test_retries_are_bounded_and_raise_the_typed_error(emulator: Emulator, make_
     assert requests_count(emulator, "POST /backend-api/conversation 503") == 3
 
 
-def test_connection_reset_before_headers_is_retried(
-    emulator: Emulator, make_client: Make, transport_name: str
-) -> None:
-    api = make_client(mint(emulator), transport=transport_name)
+def test_connection_reset_before_headers_is_retried(emulator: Emulator, make_client: Make) -> None:
+    api = make_client(mint(emulator))
     emulator.admin.fault(CONVERSATION, "reset", count=1)
     assert api.send_message("reset once").response
     assert requests_count(emulator, POSTS) == 1
@@ -101,10 +100,8 @@ def test_one_message_at_a_time_waits_and_retries(
     assert requests_count(emu, "POST /backend-api/conversation 429") >= 1
 
 
-def test_expired_access_token_is_refreshed(
-    emulator: Emulator, make_client: Make, transport_name: str
-) -> None:
-    api = make_client(mint(emulator, with_access_token=True), transport=transport_name)
+def test_expired_access_token_is_refreshed(emulator: Emulator, make_client: Make) -> None:
+    api = make_client(mint(emulator, with_access_token=True))
     emulator.admin.expire("access_token")
     assert api.send_message("after expiry").response
     assert requests_count(emulator, "POST /backend-api/conversation 401") == 1
@@ -145,11 +142,9 @@ def test_dead_session_without_provider_raises(emulator: Emulator, make_client: M
         api.send_message("dead")
 
 
-def test_challenge_gets_a_new_clearance_once(
-    emulator: Emulator, make_client: Make, transport_name: str
-) -> None:
+def test_challenge_gets_a_new_clearance_once(emulator: Emulator, make_client: Make) -> None:
     provider = MintingProvider(emulator)
-    api = make_client(provider.current, provider=provider, transport=transport_name)
+    api = make_client(provider.current, provider=provider)
     api.init_session()
     emulator.admin.expire("clearance")
     assert api.send_message("after clearance expiry").response
@@ -190,9 +185,9 @@ def test_circuit_breaker_stops_hammering(emulator: Emulator, make_client: Make) 
 
 
 def test_cut_stream_raises_with_partial_text_and_is_not_replayed(
-    emulator: Emulator, make_client: Make, transport_name: str
+    emulator: Emulator, make_client: Make
 ) -> None:
-    api = make_client(mint(emulator), transport=transport_name)
+    api = make_client(mint(emulator))
     emulator.admin.fault(CONVERSATION, "cut", after_events=2)
     with pytest.raises(StreamError) as info:
         api.send_message("cut me")
@@ -200,10 +195,8 @@ def test_cut_stream_raises_with_partial_text_and_is_not_replayed(
     assert requests_count(emulator, POSTS) == 1  # no blind replay
 
 
-def test_stall_raises_a_timeout_with_partial_text(
-    emulator: Emulator, make_client: Make, transport_name: str
-) -> None:
-    api = make_client(mint(emulator), transport=transport_name, timeout=Timeouts(stream_stall=0.5))
+def test_stall_raises_a_timeout_with_partial_text(emulator: Emulator, make_client: Make) -> None:
+    api = make_client(mint(emulator), timeout=Timeouts(stream_stall=0.5))
     emulator.admin.fault(CONVERSATION, "stall", after_events=1, stall_seconds=10)
     with pytest.raises(ChatGPTTimeoutError) as info:
         api.send_message("stall")
@@ -249,9 +242,13 @@ def test_refresh_error_from_the_site(make_emulator: Callable[..., Emulator], mak
     assert info.value.code == "RefreshAccessTokenError"
 
 
-def test_refresh_credentials_function(emulator: Emulator) -> None:
+def test_refresh_credentials_function(emulator: Emulator, transport_name: str) -> None:
     creds = mint(emulator)
-    updated = refresh_credentials(creds, timeout=10)
+    transport = make_transport(transport_name, None, True, UA)
+    try:
+        updated = refresh_credentials(creds, timeout=10, transport=transport)
+    finally:
+        transport.close()
     assert updated.source == "http-refresh" and updated.session_token != creds.session_token
     assert updated.access_token and updated.access_token_expires_at and updated.session_expires_at
     assert updated.clearance_token == creds.clearance_token and updated.user_agent == UA
@@ -293,10 +290,10 @@ def foreign_server() -> Iterator[http.server.HTTPServer]:
 
 
 def test_redirect_to_another_host_is_not_followed(
-    emulator: Emulator, make_client: Make, foreign_server: http.server.HTTPServer, transport_name: str
+    emulator: Emulator, make_client: Make, foreign_server: http.server.HTTPServer
 ) -> None:
     _Recorder.hits.clear()
-    api = make_client(mint(emulator), transport=transport_name)
+    api = make_client(mint(emulator))
     port = foreign_server.server_address[1]
     for route in ("/api/auth/session", "/backend-api/moderations"):
         emulator.admin.fault(
@@ -311,14 +308,12 @@ def test_redirect_to_another_host_is_not_followed(
     assert _Recorder.hits == []  # no request, so no cookie or bearer, reached the other host
 
 
-def test_tls_with_the_emulator_ca(
-    make_emulator: Callable[..., Emulator], make_client: Make, transport_name: str
-) -> None:
+def test_tls_with_the_emulator_ca(make_emulator: Callable[..., Emulator], make_client: Make) -> None:
     emu = make_emulator(tls=True)
     assert emu.url.startswith("https://") and emu.ca_file
-    api = make_client(mint(emu), verify=emu.ca_file, transport=transport_name)
+    api = make_client(mint(emu), verify=emu.ca_file)
     assert api.send_message("over tls").response
-    strict = make_client(mint(emu), transport=transport_name, retry=RetryPolicy.no_retries())
+    strict = make_client(mint(emu), retry=RetryPolicy.no_retries())
     with pytest.raises(NetworkError):
         strict.refresh_session()
 

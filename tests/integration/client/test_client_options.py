@@ -25,14 +25,14 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_plain_callable_provider(emulator: Emulator, make_client: Make) -> None:
+def test_plain_callable_provider(emulator: Emulator, transport_name: str) -> None:
     calls: list[Credentials] = []
 
     def harvest() -> Credentials:
         calls.append(mint(emulator))
         return calls[-1]
 
-    api = ChatGPTAPI(provider=harvest)
+    api = ChatGPTAPI(provider=harvest, transport=transport_name)
     try:
         assert api.send_message("from a callable").response and len(calls) == 1
         emulator.admin.expire("clearance")
@@ -63,12 +63,12 @@ def test_expired_bundle_is_replaced_before_sending(emulator: Emulator, make_clie
     assert asked == [120] and api.clearance_token == fresh.clearance_token
 
 
-def test_proxy_is_used(shared_emulator: Emulator, make_client: Make, transport_name: str) -> None:
+def test_proxy_is_used(shared_emulator: Emulator, make_client: Make) -> None:
     proxy = f"http://127.0.0.1:{closed_port()}"
-    api = make_client(mint(shared_emulator), proxy=proxy, transport=transport_name)
+    api = make_client(mint(shared_emulator), proxy=proxy)
     with pytest.raises(NetworkError):
         api.refresh_session()
-    bundle_proxy = make_client(mint(shared_emulator).replace(proxy=proxy), transport=transport_name)
+    bundle_proxy = make_client(mint(shared_emulator).replace(proxy=proxy))
     with pytest.raises(NetworkError):
         bundle_proxy.refresh_session()
 
@@ -91,7 +91,7 @@ def test_float_timeout_and_site_options(shared_emulator: Emulator, make_client: 
     assert api.site.base_url == shared_emulator.url and api.send_message("timeouts").response
 
 
-def test_unknown_transport_and_foreign_api_hosts(shared_emulator: Emulator) -> None:
+def test_unknown_transport_and_foreign_api_hosts(shared_emulator: Emulator, transport_name: str) -> None:
     creds = mint(shared_emulator)
     with pytest.raises(ConfigError):
         ChatGPTAPI.from_credentials(creds, transport="telnet")
@@ -99,6 +99,7 @@ def test_unknown_transport_and_foreign_api_hosts(shared_emulator: Emulator) -> N
         creds,
         backend_api_base_url=f"http://localhost:{closed_port()}/backend-api",
         retry=RetryPolicy.no_retries(),
+        transport=transport_name,
     )
     try:
         # An explicitly configured API URL is a configured host: requests go there (and fail).

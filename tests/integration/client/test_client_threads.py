@@ -22,11 +22,9 @@ def _run(api: ChatGPTAPI, threads: int, per_thread: int) -> list[str]:
     return [text for batch in results for text in batch]
 
 
-def test_fifty_threads_one_refresh(
-    make_emulator: Callable[..., Emulator], make_client: Make, transport_name: str
-) -> None:
+def test_fifty_threads_one_refresh(make_emulator: Callable[..., Emulator], make_client: Make) -> None:
     emu = make_emulator(one_stream_per_account=False)
-    api = make_client(mint(emu), transport=transport_name)
+    api = make_client(mint(emu))
     answers = _run(api, threads=50, per_thread=2)
     assert len(answers) == 100 and all(a.startswith("You said") for a in answers)
     assert requests_count(emu, "GET /api/auth/session 200") == 1
