@@ -7,14 +7,12 @@ the lower-cased request headers the browser really sent.
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..credentials import Credentials
+from ..credentials import Credentials, jwt_expiry, parse_iso8601
 from ..errors import AuthError
 
 #: Request headers an HTTP client must copy to look like the browser that earned the clearance.
@@ -37,32 +35,6 @@ def cookie_value(cookies: Iterable[Mapping[str, Any]], name: str) -> str | None:
     if [index for index, _ in chunks] != list(range(len(chunks))):
         raise AuthError(f"the session cookie {name} is split into chunks with gaps; cannot rebuild it")
     return "".join(value for _, value in chunks)
-
-
-def parse_iso8601(text: str | None) -> float | None:
-    """Epoch seconds from "2023-01-10T12:00:00.000Z" (None if absent or unparsable)."""
-    if not text:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.timestamp()
-
-
-def jwt_expiry(token: str | None) -> float | None:
-    """The `exp` claim of a JWT (not verified: we only need to know when to renew)."""
-    if not token or token.count(".") != 2:
-        return None
-    payload = token.split(".")[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, TypeError):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    return float(exp) if isinstance(exp, (int, float)) else None
 
 
 def parse_session(text: str) -> dict[str, Any]:
@@ -133,8 +105,6 @@ __all__ = [
     "build_credentials",
     "client_hints",
     "cookie_value",
-    "jwt_expiry",
-    "parse_iso8601",
     "parse_session",
     "session_has_user",
 ]

@@ -9,8 +9,6 @@ token can never be sent elsewhere, whatever URL a caller configures.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import email.utils
 import json
@@ -21,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import SiteProfile
-from ..credentials import Credentials
+from ..credentials import Credentials, jwt_expiry, parse_iso8601
 from ..errors import AuthenticationError, ChatGPTError, ConfigError
 
 #: Client-hint and language headers copied from the bundle (sent by the harvesting browser).
@@ -121,19 +119,6 @@ def credential_headers(
     return headers
 
 
-def jwt_expiry(token: str | None) -> float | None:
-    """The `exp` claim of a JWT (not verified: only used to know when to refresh)."""
-    if not token or token.count(".") != 2:
-        return None
-    payload = token.split(".")[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    return float(exp) if isinstance(exp, (int, float)) else None
-
-
 @dataclasses.dataclass(frozen=True)
 class RotatedCookie:
     value: str | None  # None: the server cleared it
@@ -214,16 +199,7 @@ def parse_session_answer(body: bytes, *, what: str) -> SessionAnswer:
             code="session_expired",
         )
     user = document.get("user") if isinstance(document.get("user"), dict) else {}
-    session_expires_at = None
-    if isinstance(document.get("expires"), str):
-        try:
-            from datetime import datetime
-
-            session_expires_at = datetime.fromisoformat(
-                document["expires"].replace("Z", "+00:00")
-            ).timestamp()
-        except ValueError:
-            session_expires_at = None
+    session_expires_at = parse_iso8601(document.get("expires"))
     return SessionAnswer(
         user=user or {},
         access_token=token,

@@ -11,8 +11,6 @@ from chatgpt_browser.browser.bundle import (
     build_credentials,
     client_hints,
     cookie_value,
-    jwt_expiry,
-    parse_iso8601,
     parse_session,
     session_has_user,
 )
@@ -38,14 +36,6 @@ def test_cookie_value_plain_and_chunked() -> None:
         cookie_value(
             [{"name": f"{SESSION}.0", "value": "a"}, {"name": f"{SESSION}.2", "value": "c"}], SESSION
         )
-
-
-def test_time_parsing() -> None:
-    assert parse_iso8601("1970-01-02T00:00:00.000Z") == 86400.0
-    assert parse_iso8601("garbage") is None
-    assert jwt_expiry(_jwt({"exp": 1700000000})) == 1700000000.0
-    assert jwt_expiry(_jwt({"sub": "x"})) is None
-    assert jwt_expiry("not-a-jwt") is None
 
 
 def test_session_parsing() -> None:

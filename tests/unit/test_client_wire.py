@@ -15,7 +15,6 @@ from chatgpt_browser.client.wire import (
     apply_session_answer,
     credential_headers,
     is_bound_header,
-    jwt_expiry,
     merge_headers,
     parse_session_answer,
     rotated_session_cookie,
@@ -161,11 +160,6 @@ def test_header_merging_is_case_insensitive_and_keeps_bound_headers() -> None:
     assert len(lowered) == len(set(lowered))
     assert headers["origin"] == "https://other.example" and headers["Accept"] == "text/event-stream"
     assert headers["Authorization"] == "Bearer ACCESS" and "x=1" not in headers["Cookie"]
-
-
-def test_jwt_expiry() -> None:
-    assert jwt_expiry(make_jwt(1234.0)) == 1234.0
-    assert jwt_expiry("not-a-jwt") is None and jwt_expiry("a.!!!.c") is None and jwt_expiry(None) is None
 
 
 def test_rotated_session_cookie() -> None:

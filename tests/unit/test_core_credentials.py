@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
-from chatgpt_browser.credentials import Credentials, fingerprint
+from chatgpt_browser.credentials import Credentials, fingerprint, jwt_expiry, parse_iso8601
 from chatgpt_browser.errors import StoreError
 
 SECRETS = {
@@ -106,3 +107,32 @@ def test_bundle_is_immutable_and_replace_makes_a_copy() -> None:
         creds.headers["sec-ch-ua"] = "changed"  # type: ignore[index]
     rotated = creds.replace(session_token="sess-NEW")
     assert rotated.session_token == "sess-NEW" and creds.session_token == SECRETS["session_token"]
+
+
+def _jwt(claims: dict[str, object]) -> str:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.c2ln"
+
+
+def test_jwt_expiry_reads_exp_and_tolerates_garbage() -> None:
+    assert jwt_expiry(_jwt({"exp": 1700000000})) == 1700000000.0
+    assert jwt_expiry(_jwt({"exp": 12.5, "sub": "user-1"})) == 12.5
+    for token in (
+        _jwt({"sub": "x"}),
+        _jwt({"exp": "soon"}),
+        _jwt({"exp": True}),
+        "not-a-jwt",
+        "a.!!!.c",
+        "",
+        None,
+    ):
+        assert jwt_expiry(token) is None
+
+
+def test_parse_iso8601_reads_the_session_expiry() -> None:
+    assert parse_iso8601("1970-01-02T00:00:00.000Z") == 86400.0
+    assert parse_iso8601("1970-01-02T00:00:00") == 86400.0  # no zone: UTC
+    for text in ("garbage", "", None, 5):
+        assert parse_iso8601(text) is None
