@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import re
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -57,6 +58,80 @@ def profile_dir_for(settings: Settings, key: str | None = None) -> Path:
     return settings.resolved_state_dir() / "profiles" / (key or key_for(settings))
 
 
+# pyotp refuses shorter keys (NIST SP 800-63B); 80-bit ones exist, so say it up front.
+_MIN_TOTP_BITS = 112
+
+
+def usable_totp_secret(secret: str | None) -> str | None:
+    """The TOTP secret normalised as sites display it ("jbsw y3dp ..."), or ConfigError.
+
+    Checked before a browser starts: a bad secret would otherwise fail mid-login. The
+    message never shows the secret.
+    """
+    if not secret:
+        return None
+    import base64
+    import binascii
+
+    cleaned = "".join(secret.split()).replace("-", "").upper().rstrip("=")
+    try:
+        key = base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
+    except (binascii.Error, ValueError):
+        raise ConfigError("the TOTP secret is not base32 (letters A-Z and digits 2-7)") from None
+    if len(key) * 8 < _MIN_TOTP_BITS:
+        raise ConfigError(
+            f"the TOTP secret decodes to {len(key) * 8} bits; at least {_MIN_TOTP_BITS} bits are needed"
+        )
+    return cleaned
+
+
+def checked_proxy(proxy: str | None) -> str | None:
+    """The proxy URL if the browser and the HTTP client can both use it, else ConfigError
+    (raised before any browser starts; the message hides the proxy's password)."""
+    if not proxy:
+        return None
+    from urllib.parse import urlsplit
+
+    from .credentials import redact_proxy
+
+    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https", "socks5") or not parts.hostname or not port_ok:
+        raise ConfigError(
+            "proxy must be http(s)://[user:password@]host:port or socks5://host:port, "
+            f"got {redact_proxy(proxy)!r}"
+        )
+    return proxy
+
+
+# Failure folders are named <yyyymmdd-hhmmss>-<ErrorClass>[-n] by the harvest.
+_ARTIFACT_NAME = re.compile(r"^\d{8}-\d{6}-\w+(-\d+)?$")
+KEEP_ARTIFACTS = 20
+
+
+def prepare_artifacts_dir(root: Path, keep: int = KEEP_ARTIFACTS) -> Path:
+    """The private folder for failure screenshots/HTML, pruned to the newest `keep - 1`
+    so the next failure makes `keep`: a cron job failing for days must not fill the disk."""
+    try:
+        _ensure_private(root)
+        ours = sorted(p for p in root.iterdir() if p.is_dir() and _ARTIFACT_NAME.match(p.name))
+        for old in ours[: max(0, len(ours) - (keep - 1))]:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:  # artifacts are a debugging aid: never fail a harvest for them
+        log.debug("could not prepare the artifacts folder %s: %s", root, exc)
+    return root
+
+
+def _ensure_private(folder: Path) -> None:
+    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the state folder, if new
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+
+
 def build_harvester(
     settings: Settings,
     *,
@@ -66,6 +141,8 @@ def build_harvester(
     """A harvest callable for the manager: a re-clear with the profile, or a full login."""
 
     def harvester(*, profile_dir: Path | None, reason: str, stale: Credentials | None) -> Credentials:
+        artifacts = prepare_artifacts_dir(settings.resolved_state_dir() / "artifacts")
+        totp_secret = usable_totp_secret(settings.totp_secret)  # before any browser starts
         # The provider (the CLI's) knows the precedence of flags, settings and prompt.
         secret = password() if password is not None else settings.password
         from .browser.harvest import harvest  # lazy: loads Playwright
@@ -79,7 +156,7 @@ def build_harvester(
             settings.url,
             email=settings.email if secret else None,
             password=secret,
-            totp_secret=settings.totp_secret,
+            totp_secret=totp_secret,
             profile_dir=profile_dir,
             executable=settings.executable,
             headless=settings.headless,
@@ -88,10 +165,21 @@ def build_harvester(
             interactive=interactive,
             timeout=settings.timeouts.harvest,
             challenge_timeout=settings.timeouts.challenge,
-            artifacts_dir=settings.resolved_state_dir() / "artifacts",
+            artifacts_dir=artifacts,
+            ca_file=settings.ca_file,
         )
 
     return harvester
+
+
+def verify_for(settings: Settings) -> bool | str:
+    """TLS verification for HTTP calls: always on; against `ca_file` when one is set."""
+    if not settings.ca_file:
+        return True
+    ca = Path(settings.ca_file).expanduser()
+    if not ca.is_file():
+        raise ConfigError(f"CA file {ca} does not exist")
+    return str(ca)
 
 
 def build_http_refresher(settings: Settings) -> HttpRefresher:
@@ -100,7 +188,9 @@ def build_http_refresher(settings: Settings) -> HttpRefresher:
     def refresher(credentials: Credentials) -> Credentials:
         from .client.refresh import refresh_credentials  # lazy: loads requests
 
-        return refresh_credentials(credentials, site=settings.site(), timeout=settings.timeouts.read)
+        return refresh_credentials(
+            credentials, site=settings.site(), timeout=settings.timeouts.read, verify=verify_for(settings)
+        )
 
     return refresher
 
@@ -115,6 +205,7 @@ def build_manager(
 ) -> SessionManager:
     """The SessionManager of the configured account, wired to the real harvest and client."""
     key = key_for(settings)
+    checked_proxy(settings.proxy)
     return SessionManager(
         store if store is not None else open_store(settings),
         build_harvester(settings, password=password, interactive=interactive),
@@ -125,6 +216,7 @@ def build_manager(
         renew_margin=settings.renew_margin,
         lock_timeout=settings.timeouts.lock,
         progress=progress,
+        proxy=settings.proxy,
     )
 
 
@@ -155,7 +247,8 @@ def build_client(settings: Settings, *, manager: SessionManager | None = None, *
     from .client.api import ChatGPTAPI
 
     source = manager if manager is not None else build_manager(settings)
-    options.setdefault("proxy", settings.proxy)
+    options.setdefault("proxy", checked_proxy(settings.proxy))
+    options.setdefault("verify", verify_for(settings))
     return ChatGPTAPI(provider=source, site=settings.site(), timeout=settings.timeouts, **options)
 
 
@@ -205,9 +298,13 @@ __all__ = [
     "build_http_refresher",
     "build_manager",
     "build_pool",
+    "checked_proxy",
     "key_for",
     "logout",
     "open_store",
+    "prepare_artifacts_dir",
     "profile_dir_for",
     "status_rows",
+    "usable_totp_secret",
+    "verify_for",
 ]

@@ -19,7 +19,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .cli_formats import FORMATS, format_bundle, status_table, ttl_text
 from .errors import ChatGPTBrowserError, ConfigError, ExitStatus
@@ -47,6 +47,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "cdp_url": args.cdp_url,
         "executable": args.executable,
         "proxy": args.proxy,
+        "ca_file": args.ca_file,
         "min_ttl": getattr(args, "min_ttl", None),
         "lock": args.lock_timeout,
         "headless": False if args.headed else None,
@@ -73,12 +74,19 @@ def _progress(args: argparse.Namespace) -> Progress:
 def _password_provider(
     args: argparse.Namespace, *, configured: str | None, prompt: bool
 ) -> Callable[[], str | None]:
-    """The password, read only when a login needs it: --password-env / --password-stdin,
-    then the configured one (CHATGPT_BROWSER_PASSWORD, password_env in the TOML file),
-    then a prompt on a terminal."""
+    """The password, looked up only when a login needs it (--password-stdin's line is read
+    at once): --password-env / --password-stdin, then the configured one
+    (CHATGPT_BROWSER_PASSWORD, password_env in the TOML file), then a prompt on a terminal."""
     from .config import secret_from_env
 
     cache: list[str | None] = []
+    if args.password_stdin and not args.password_env:
+        # Read it now: a text read later from stdin (`ask -`) must start after it, even
+        # when no login ends up needing the password.
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise ConfigError("--password-stdin: nothing on standard input")
+        cache.append(line)
 
     def provide() -> str | None:
         if cache:
@@ -86,10 +94,6 @@ def _password_provider(
         value: str | None = None
         if args.password_env:
             value = secret_from_env(args.password_env)
-        elif args.password_stdin:
-            value = sys.stdin.readline().rstrip("\r\n") or None
-            if value is None:
-                raise ConfigError("--password-stdin: nothing on standard input")
         elif configured:
             value = configured
         elif prompt and sys.stdin.isatty():
@@ -203,10 +207,14 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         if stream and printed[0]:
             sys.stdout.write("\n")
         client.close()
+    incomplete = bool(getattr(result, "incomplete", False))
+    if incomplete:  # the text may be cut short: say so, even to cron (exit status stays 0)
+        logging.getLogger(__name__).warning("the answer stream ended without [DONE]; it may be incomplete")
     data = {
         "response": result.response,
         "conversation_id": result.conversation_id,
         "message_id": result.message_id,
+        "incomplete": incomplete,
     }
     if args.json:
         print(json.dumps(data, sort_keys=True))
@@ -273,6 +281,17 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
 # -- parser -------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's failure contract: one line on stderr, exit 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(
+            f"chatgpt-browser: ConfigError: {message} (see `{self.prog} --help`)",
+            file=sys.stderr,
+        )
+        raise SystemExit(ExitStatus.BAD_CONFIG)
+
+
 class _RefusePassword(argparse.Action):
     """`--password` exists only to say why it does not: argv is visible to every user."""
 
@@ -282,8 +301,8 @@ class _RefusePassword(argparse.Action):
         )
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+def _common() -> _Parser:
+    common = _Parser(add_help=False, allow_abbrev=False)
     S = argparse.SUPPRESS
     out = common.add_argument_group("output")
     out.add_argument("-q", "--quiet", action="store_true", default=S, help="print only the result")
@@ -309,13 +328,14 @@ def _common() -> argparse.ArgumentParser:
     site.add_argument(
         "--proxy", metavar="URL", help="egress proxy (with a password: use CHATGPT_BROWSER_PROXY)"
     )
+    site.add_argument("--ca-file", metavar="PEM", help="trust this CA for the site (e.g. emulator --tls)")
     site.add_argument("--headed", action="store_true", help="show the browser (solve a captcha once)")
     site.add_argument("--lock-timeout", type=float, metavar="S", help="max seconds to wait for another job")
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chatgpt-browser",
         allow_abbrev=False,
         description="Unattended credentials and a resilient client for the ChatGPT web stack.",
@@ -372,22 +392,43 @@ class _RedactingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
         super().__init__(fmt)
-        # Very short values would mangle unrelated text and protect nothing.
-        self.secrets = [s for s in secrets if len(s) >= 4]
+        self.secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return _redact(super().format(record), self.secrets)
 
 
-def _setup_logging(args: argparse.Namespace) -> None:
-    """Warnings always reach stderr (short form); --verbose adds debug logs with times."""
+def _known_secrets(args: argparse.Namespace) -> list[str]:
+    """Secrets this run knows up front, to keep out of logs and error lines even when a
+    library quotes them: passwords, keys, and the password / query tokens of URLs (a
+    Browserless `?token=`, a proxy's or Redis' password)."""
     import os
+    from urllib.parse import parse_qsl, urlsplit
 
+    env = os.environ
+    secrets = [env.get(args.password_env, "")] if getattr(args, "password_env", None) else []
+    secrets += [env.get(f"CHATGPT_BROWSER_{name}", "") for name in ("PASSWORD", "STORE_KEY", "TOTP_SECRET")]
+    urls = [getattr(args, name, None) for name in ("cdp_url", "proxy", "redis_url")]
+    urls += [env.get(f"CHATGPT_BROWSER_{name}") for name in ("CDP_URL", "PROXY", "REDIS_URL")]
+    for url in filter(None, urls):
+        try:
+            parts = urlsplit(url)
+            secrets += [parts.password or "", *(value for _, value in parse_qsl(parts.query))]
+        except ValueError:
+            continue
+    # Very short values would mangle unrelated text and protect nothing.
+    return sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+
+def _redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _setup_logging(args: argparse.Namespace, secrets: Sequence[str]) -> None:
+    """Warnings always reach stderr (short form); --verbose adds debug logs with times."""
     handler = logging.StreamHandler(sys.stderr)
-    secrets = [os.environ.get(args.password_env, "")] if getattr(args, "password_env", None) else []
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if args.verbose else "%(levelname)s: %(message)s"
     handler.setFormatter(_RedactingFormatter(fmt, secrets))
     root = logging.getLogger()
@@ -401,7 +442,8 @@ def _setup_logging(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(args)
+    secrets = _known_secrets(args)
+    _setup_logging(args, secrets)
     handler: Command = args.handler
     try:
         return int(handler(args))
@@ -410,9 +452,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.INTERRUPTED
     except ChatGPTBrowserError as exc:
         if args.debug:
-            traceback.print_exc()
+            print(_redact(traceback.format_exc(), secrets), end="", file=sys.stderr)
         message = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"chatgpt-browser: {type(exc).__name__}: {message}", file=sys.stderr)
+        print(f"chatgpt-browser: {type(exc).__name__}: {_redact(message, secrets)}", file=sys.stderr)
         return int(exc.exit_code)
     except BrokenPipeError:  # `chatgpt-browser session | head -c 10`
         return ExitStatus.OK

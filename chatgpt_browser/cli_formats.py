@@ -78,10 +78,13 @@ def format_bundle(credentials: Credentials, fmt: str, settings: Settings) -> str
         return "; ".join(f"{name}={value}" for name, value, _ in cookies)
     if fmt == "netscape":
         # Host-only cookies for the configured host: what curl -b / wget --load-cookies need.
-        secure = "TRUE" if site.base_url.startswith("https") else "FALSE"
+        https = site.base_url.startswith("https")
         lines = ["# Netscape HTTP Cookie File", f"# {site.base_url} - chatgpt-browser; contains secrets"]
         for name, value, expires in cookies:
             domain = ("#HttpOnly_" if name == site.session_cookie else "") + site.host
+            # A `__Secure-`/`__Host-` cookie without the flag is dropped by curl; with it,
+            # curl still sends it to http://localhost, as Chromium did.
+            secure = "TRUE" if https or name.startswith(("__Secure-", "__Host-")) else "FALSE"
             lines.append("\t".join([domain, "FALSE", "/", secure, str(int(expires or 0)), name, value]))
         return "\n".join(lines)
     raise ConfigError(f"unknown format {fmt!r}")  # argparse restricts choices
@@ -93,7 +96,8 @@ def status_table(rows: list[dict[str, Any]]) -> str:
     table = [header]
     for row in rows:
         if "error" in row:
-            table.append((row["key"], "-", "unreadable", "-", "-", "-", row["error"][:60]))
+            # Last column, never padded: the whole reason fits however long it is.
+            table.append((row["key"], "-", "unreadable", "-", "-", "-", row["error"]))
             continue
         obtained = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["obtained_at"]))
         lifetimes = [ttl_text(row[name]) for name in ("clearance_ttl", "session_ttl", "access_token_ttl")]

@@ -71,6 +71,10 @@ class SiteProfile:
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"site URL must be http(s)://host[:port], got {self.base_url!r}")
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+        except ValueError:
+            raise ConfigError(f"site URL has a bad port: {self.base_url!r}") from None
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
 
     @property
@@ -125,6 +129,8 @@ class Settings:
     headless: bool = True
     proxy: str | None = dataclasses.field(default=None, repr=False)
     cdp_url: str | None = None
+    #: A private CA (PEM) to trust for the site: TLS-inspecting proxies, `emulator --tls`.
+    ca_file: str | None = None
     min_ttl: float = 300.0
     renew_margin: float = 300.0
     timeouts: Timeouts = Timeouts()
@@ -192,6 +198,7 @@ _ENV_SETTINGS = (
     "headless",
     "proxy",
     "cdp_url",
+    "ca_file",
     "min_ttl",
     "renew_margin",
 )
@@ -216,6 +223,17 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "store" and value not in ("file", "redis"):
         raise ConfigError(f"store must be 'file' or 'redis', got {value!r}")
     return str(value)
+
+
+def _seconds(name: str, value: Any) -> float:
+    """A timeout from the TOML file or a flag: a finite number >= 0, else ConfigError."""
+    try:
+        seconds = float(value) if not isinstance(value, bool) else float("nan")
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not 0 <= seconds < float("inf"):  # also rejects NaN
+        raise ConfigError(f"timeout {name} must be a number of seconds >= 0, got {value!r}")
+    return seconds
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -255,7 +273,7 @@ def load_settings(
         if key == "timeouts":
             if not isinstance(value, dict) or set(value) - _TIMEOUT_FIELDS:
                 raise ConfigError(f"{path}: [timeouts] takes {', '.join(sorted(_TIMEOUT_FIELDS))}")
-            timeouts.update({k: float(v) for k, v in value.items()})
+            timeouts.update({k: _seconds(k, v) for k, v in value.items()})
         elif key == "password_env":
             values["password"] = secret_from_env(str(value), environ)
         else:
@@ -268,7 +286,7 @@ def load_settings(
         if value is None:
             continue
         if key in _TIMEOUT_FIELDS:
-            timeouts[key] = float(value)
+            timeouts[key] = _seconds(key, value)
         elif key in _SETTING_FIELDS:
             values[key] = _coerce(key, value)
         else:
@@ -276,6 +294,10 @@ def load_settings(
     values["timeouts"] = dataclasses.replace(Timeouts(), **timeouts)
     settings = Settings(**values)
     settings.site()  # validate the URL early, with a clear error
+    parts = urlsplit(settings.url)
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        # e.g. ".../chat" pasted from the browser: every API path would land under it and 404.
+        raise ConfigError(f"site URL must be the site's root, http(s)://host[:port], got {settings.url!r}")
     return settings
 
 

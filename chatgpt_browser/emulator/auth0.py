@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 WRONG_PASSWORD = "Wrong email or password"
 
 
+class _Totp(pyotp.TOTP):
+    """RFC 6238 codes; like authenticator apps, accept the 80-bit (16-character) secrets
+    many sites hand out, which pyotp refuses by default."""
+
+    min_secret_length_bits = 80
+
+
 def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(
         status=status, text=text, content_type="text/html", headers={"Cache-Control": "no-store"}
@@ -156,7 +163,7 @@ class Auth0:
         if account is None or not t.password_ok or not account.totp_secret:
             raise web.HTTPFound(f"/u/login/identifier?state={t.state}")
         code = str(form.get("code", "")).strip()
-        totp = pyotp.TOTP(account.totp_secret)
+        totp = _Totp(account.totp_secret)
         # The authenticator app knows real time; accept the emulator clock too.
         if not (
             totp.verify(code, valid_window=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -153,6 +154,39 @@ def load_accounts_file(path: str | Path) -> list[Account]:
     return [Account.from_dict(entry) for entry in data]
 
 
+def _number(kind: type, low: float, high: float = float("inf"), *, open_low: bool = False) -> Any:
+    """An argparse type: a `kind` number in [low, high] (or (low, high] with `open_low`)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        # `not (...)` also refuses NaN.
+        if not (low < value <= high if open_low else low <= value <= high):
+            bounds = f"{'above' if open_low else 'at least'} {low:g}" + (
+                f" and at most {high:g}" if high != float("inf") else ""
+            )
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
+
+
+_PORT = _number(int, 0, 65535)
+_SECONDS = _number(float, 0)
+_LIFETIME = _number(float, 0, open_low=True)
+# Each bit doubles the browser's work: 24 is ~16 M hashes already.
+_POW_BITS = _number(int, 0, 24)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="chatgpt-browser emulator",
@@ -160,11 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
         "line (url, auth_url, admin_url, admin_token, accounts, pid, ca_file) when ready.",
     )
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="site port (0: any free port)")
-    p.add_argument("--auth-port", type=int, default=0, help="auth0-like login origin port")
+    p.add_argument("--port", type=_PORT, default=0, help="site port (0: any free port)")
+    p.add_argument("--auth-port", type=_PORT, default=0, help="auth0-like login origin port")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA")
-    p.add_argument("--dwell", type=float, default=0.0, help="seconds the challenge must be shown")
-    p.add_argument("--pow-difficulty", type=int, default=12, help="leading zero bits of the PoW")
+    p.add_argument("--dwell", type=_SECONDS, default=0.0, help="seconds the challenge must be shown")
+    p.add_argument("--pow-difficulty", type=_POW_BITS, default=12, help="leading zero bits of the PoW")
     p.add_argument(
         "--disable-check",
         action="append",
@@ -175,19 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--interactive", action="store_true", help='"Verify you are human" checkbox')
     p.add_argument("--no-challenge", action="store_true", help="no Cloudflare layer at all")
-    p.add_argument("--clearance-ttl", type=float, default=1800.0)
-    p.add_argument("--session-ttl", type=float, default=30 * 86400.0)
-    p.add_argument("--access-token-ttl", type=float, default=3600.0)
-    p.add_argument("--rate-limit", type=int, default=None, help="messages per hour per account")
-    p.add_argument("--token-delay", type=float, default=0.0, help="seconds between SSE events")
+    p.add_argument("--clearance-ttl", type=_LIFETIME, default=1800.0)
+    p.add_argument("--session-ttl", type=_LIFETIME, default=30 * 86400.0)
+    p.add_argument("--access-token-ttl", type=_LIFETIME, default=3600.0)
+    p.add_argument("--rate-limit", type=_number(int, 0), default=None, help="messages per hour per account")
+    p.add_argument("--token-delay", type=_SECONDS, default=0.0, help="seconds between SSE events")
     p.add_argument("--accounts-file", help="JSON list of {email, password, totp_secret?, captcha?}")
     p.add_argument("--account", action="append", default=[], metavar="EMAIL:PASSWORD")
-    p.add_argument("--block-ip", action="append", default=[], metavar="IP")
+    p.add_argument("--block-ip", type=_ip, action="append", default=[], metavar="IP")
     p.add_argument("--at-capacity", action="store_true")
     p.add_argument("--refresh-error", action="store_true")
     p.add_argument("--captcha", action="store_true", help="captcha on every identifier page")
     p.add_argument("--flagged-word", action="append", default=None, metavar="WORD")
-    p.add_argument("--max-message-chars", type=int, default=16000)
+    p.add_argument("--max-message-chars", type=_number(int, 1), default=16000)
     p.add_argument(
         "--allow-parallel-streams",
         action="store_true",

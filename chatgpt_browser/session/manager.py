@@ -48,6 +48,8 @@ Progress = Callable[[str], None]
 # Reasons that say the clearance itself is bad: only a browser can fix those.
 _CHALLENGE_REASONS = ("403", "challenge", "clearance", "login", "empty", "forced")
 _UPDATE_LOCK_TIMEOUT = 10.0
+#: `SessionManager(proxy=...)` default: the egress is not known, so it is not checked.
+ANY_PROXY = "*"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +78,11 @@ class SessionManager:
         lock_timeout: float = 300.0,
         progress: Progress | None = None,
         clock: Callable[[], float] = time.time,
+        proxy: str | None = ANY_PROXY,
     ) -> None:
+        # `proxy`: the egress this process uses (None: direct). A stored bundle earned
+        # through another one is renewed in the browser: its clearance is bound to that IP.
+        self.proxy = proxy
         self.store = store
         self.harvester = harvester
         self.key = key
@@ -157,6 +163,8 @@ class SessionManager:
         """Why `credentials` cannot serve for `need` more seconds (None: they can)."""
         if credentials is None:
             return "empty"
+        if self.proxy != ANY_PROXY and (credentials.proxy or None) != (self.proxy or None):
+            return "clearance-proxy-changed"
         now = self.clock()
         if credentials.clearance_expires_at is not None and credentials.clearance_expires_at - now <= need:
             return "clearance-expiring"
@@ -238,4 +246,4 @@ def _same_tokens(a: Credentials, b: Credentials) -> bool:
     )
 
 
-__all__ = ["Harvester", "HttpRefresher", "Renewal", "SessionManager"]
+__all__ = ["ANY_PROXY", "Harvester", "HttpRefresher", "Renewal", "SessionManager"]

@@ -158,7 +158,10 @@ class FileStore:
         self._ready()
         path = self.path(key)
         data = encode_record(credentials.to_json().encode(), self.cipher)
-        fd, tmp = tempfile.mkstemp(dir=self.credentials_dir, prefix=f".{key}.", suffix=".tmp")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.credentials_dir, prefix=f".{key}.", suffix=".tmp")
+        except OSError as exc:  # the folder went away or became read-only since _ready()
+            raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
         try:
             with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
                 handle.write(data)
@@ -187,6 +190,8 @@ class FileStore:
             names = sorted(p.name for p in self.credentials_dir.iterdir())
         except FileNotFoundError:
             return []
+        except OSError as exc:  # e.g. the state "folder" is a file
+            raise StoreError(f"cannot list {self.credentials_dir}: {exc.strerror}") from exc
         return [n[: -len(_SUFFIX)] for n in names if n.endswith(_SUFFIX) and not n.startswith(".")]
 
     def lock(self, key: str, timeout: float) -> FileLock:

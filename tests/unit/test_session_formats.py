@@ -37,3 +37,25 @@ def test_status_table_aligns_and_hides_secrets() -> None:
     assert "unreadable" in lines[2] and "bad record" in lines[2]
     assert lines[1].index("http://") == lines[0].index("SITE")  # columns line up
     assert "very-secret" not in text
+
+
+def test_netscape_marks_prefixed_cookies_secure() -> None:
+    # curl (and browsers) refuse a `__Secure-` cookie without the secure flag; curl
+    # still sends secure cookies to http://localhost / 127.0.0.1, as Chromium does.
+    from chatgpt_browser.cli_formats import format_bundle
+    from chatgpt_browser.config import load_settings
+
+    now = time.time()
+    creds = Credentials(
+        site="http://127.0.0.1:8000",
+        user_agent="UA",
+        session_token="session-value",
+        clearance_token="clearance-value",
+        clearance_expires_at=now + 60,
+        session_expires_at=now + 120,
+    )
+    for url, clearance_secure in (("http://127.0.0.1:8000", "FALSE"), ("https://chat.example", "TRUE")):
+        settings = load_settings({"url": url}, environ={"CHATGPT_BROWSER_CONFIG": ""})
+        rows = [line.split("\t") for line in format_bundle(creds, "netscape", settings).splitlines()[2:]]
+        secure = {row[5]: row[3] for row in rows}
+        assert secure == {"cf_clearance": clearance_secure, "__Secure-next-auth.session-token": "TRUE"}

@@ -289,3 +289,29 @@ def test_why_renew(tmp_path: Path, site: Site) -> None:
     assert mgr.why_renew(make(1, access_in=200), 300) == "access-token-expiring"
     no_access = make(1).replace(access_token=None, access_token_expires_at=None)
     assert mgr.why_renew(no_access, 300) is None
+
+
+def test_bundle_from_another_egress_is_renewed_in_the_browser(tmp_path: Path, site: Site) -> None:
+    # The clearance is bound to the IP that earned it: a bundle harvested without the
+    # proxy now configured (or through another one) would only 403 from here.
+    proxy = "http://user:pw@127.0.0.1:3128"
+    FileStore(tmp_path / "state").save("acct", make(1))  # harvested with no proxy
+
+    def mgr(configured: str | None) -> SessionManager:
+        def harvest(*, profile_dir: Path | None, reason: str, stale: Credentials | None) -> Credentials:
+            # Like the real harvest: the bundle records the egress it was earned through.
+            bundle = site.harvester(profile_dir=profile_dir, reason=reason, stale=stale)
+            return bundle.replace(proxy=configured)
+
+        options: dict[str, object] = {"key": "acct", "http_refresher": site.refresher, "proxy": configured}
+        return SessionManager(FileStore(tmp_path / "state"), harvest, **options)  # type: ignore[arg-type]
+
+    renewed = mgr(proxy).get()
+    assert site.calls == {"browser": 1} and "proxy" in site.reasons[0]
+    assert renewed.proxy == proxy and renewed.session_token == "session-2"
+    assert mgr(proxy).get() == renewed and site.calls == {"browser": 1}  # now it matches
+    mgr(None).get()  # the proxy was removed again: another egress again
+    assert site.calls == {"browser": 2}
+    # A manager that was told nothing about the egress does not judge it.
+    assert manager(tmp_path, site).get().session_token == "session-3"
+    assert site.calls == {"browser": 2}

@@ -177,3 +177,17 @@ def test_unwritable_folder_is_a_store_error(tmp_path: Path) -> None:
         store = FileStore(tmp_path / "sub")
     with pytest.raises(StoreError, match="cannot create"):
         store.save("k", bundle())
+
+
+def test_folder_gone_unwritable_after_start_is_a_store_error(tmp_path: Path) -> None:
+    # The folders existed when the store started; then the credentials folder became
+    # unusable (here: replaced by a file). The write must fail typed and keep nothing half-done.
+    store = FileStore(tmp_path / "state")
+    store.save("k", bundle())
+    record = store.path("k").read_bytes()
+    store.path("k").unlink()
+    store.credentials_dir.rmdir()
+    store.credentials_dir.write_bytes(record)
+    with pytest.raises(StoreError, match="cannot write"):
+        store.save("k", bundle(session_token="new-session-value"))
+    assert store.credentials_dir.read_bytes() == record

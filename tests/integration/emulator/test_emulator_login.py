@@ -249,6 +249,20 @@ def test_totp_account_logs_in_with_a_code(make_emulator: Callable[..., Emulator]
     assert _session(emu, clearance, token).json()["user"]["email"] == "mfa@example.com"
 
 
+def test_totp_account_with_an_80_bit_secret_logs_in(make_emulator: Callable[..., Emulator]) -> None:
+    # 16-character secrets (80 bits) are what many authenticator set-ups still hand out.
+    secret = "JBSWY3DPEHPK3PXP"
+
+    class Totp80(pyotp.TOTP):
+        min_secret_length_bits = 80
+
+    emu = make_emulator(accounts=[{"email": "mfa@example.com", "password": "pw-mfa", "totp_secret": secret}])
+    clearance = clear(emu.url)
+    code = Totp80(secret).now()
+    token = login(emu.url, emu.auth_url, "mfa@example.com", "pw-mfa", clearance=clearance, totp_code=code)
+    assert _session(emu, clearance, token).json()["user"]["email"] == "mfa@example.com"
+
+
 def test_totp_wrong_code_is_refused(make_emulator: Callable[..., Emulator]) -> None:
     secret = pyotp.random_base32()
     emu = make_emulator(accounts=[{"email": "mfa@example.com", "password": "pw-mfa", "totp_secret": secret}])

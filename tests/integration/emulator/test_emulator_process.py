@@ -62,6 +62,33 @@ def test_cli_rejects_bad_options() -> None:
     assert "EMAIL:PASSWORD" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--port", "99999"],
+        ["--auth-port", "-1"],
+        ["--pow-difficulty", "300"],
+        ["--dwell", "-1"],
+        ["--token-delay", "nan"],
+        ["--clearance-ttl", "0"],
+        ["--rate-limit", "-3"],
+        ["--max-message-chars", "0"],
+        ["--block-ip", "not-an-ip"],
+    ],
+)
+def test_cli_rejects_out_of_range_options(args: list[str]) -> None:
+    # Each used to start a useless server (a challenge no browser can solve) or crash
+    # with a traceback; a clear refusal names the option instead.
+    result = subprocess.run(
+        [sys.executable, "-m", "chatgpt_browser.emulator", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert "Traceback" not in result.stderr and args[0] in result.stderr
+
+
 def test_context_manager_stops_the_process() -> None:
     with Emulator() as emu:
         pid = emu.pid
