@@ -72,7 +72,7 @@ def _progress(args: argparse.Namespace) -> Progress:
 
 
 def _password_provider(
-    args: argparse.Namespace, *, configured: str | None, prompt: bool
+    args: argparse.Namespace, *, configured: Callable[[], str | None], prompt: bool
 ) -> Callable[[], str | None]:
     """The password, looked up only when a login needs it (--password-stdin's line is read
     at once): --password-env / --password-stdin, then the configured one
@@ -94,9 +94,9 @@ def _password_provider(
         value: str | None = None
         if args.password_env:
             value = secret_from_env(args.password_env)
-        elif configured:
-            value = configured
-        elif prompt and sys.stdin.isatty():
+        else:
+            value = configured()
+        if value is None and prompt and sys.stdin.isatty():
             import getpass
 
             value = getpass.getpass("Password: ") or None
@@ -114,7 +114,7 @@ def _manager(args: argparse.Namespace, settings: Settings, *, prompt: bool = Fal
         raise ConfigError("no account: pass --email or set CHATGPT_BROWSER_EMAIL")
     return build_manager(
         settings,
-        password=_password_provider(args, configured=settings.password, prompt=prompt),
+        password=_password_provider(args, configured=settings.resolved_password, prompt=prompt),
         # --headed means a person is watching: the harvest waits for them on a captcha.
         interactive=bool(args.headed),
         progress=_progress(args),

@@ -120,6 +120,9 @@ class Settings:
     url: str = "https://chat.openai.com"
     email: str | None = None
     password: str | None = dataclasses.field(default=None, repr=False)
+    #: The environment variable holding the password (TOML `password_env`), read only
+    #: when a login needs it, so commands that never log in work without it.
+    password_env: str | None = None
     totp_secret: str | None = dataclasses.field(default=None, repr=False)
     state_dir: Path | None = None
     store: str = "file"  # "file" or "redis"
@@ -137,6 +140,15 @@ class Settings:
 
     def site(self) -> SiteProfile:
         return SiteProfile(base_url=self.url)
+
+    def resolved_password(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The configured password: `password`, else the `password_env` variable (which
+        must then be set), else None."""
+        if self.password:
+            return self.password
+        if self.password_env:
+            return secret_from_env(self.password_env, environ)
+        return None
 
     def resolved_state_dir(self) -> Path:
         return self.state_dir if self.state_dir is not None else default_state_dir()
@@ -245,7 +257,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    unknown = set(data) - set(_SETTING_FIELDS) - {"password_env"}
+    unknown = set(data) - set(_SETTING_FIELDS)
     if unknown:
         raise ConfigError(f"unknown keys in {path}: {', '.join(sorted(unknown))}")
     if "password" in data:
@@ -275,7 +287,7 @@ def load_settings(
                 raise ConfigError(f"{path}: [timeouts] takes {', '.join(sorted(_TIMEOUT_FIELDS))}")
             timeouts.update({k: _seconds(k, v) for k, v in value.items()})
         elif key == "password_env":
-            values["password"] = secret_from_env(str(value), environ)
+            values["password_env"] = str(value)
         else:
             values[key] = _coerce(key, value)
     for key in _ENV_SETTINGS:

@@ -46,10 +46,15 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
 def test_password_only_from_environment(tmp_path: Path) -> None:
     cfg = write(tmp_path / "c.toml", 'password_env = "MY_PW"\n')
     settings = load_settings(config_file=cfg, environ={"MY_PW": "hunter2"})
-    assert settings.password == "hunter2"
+    assert settings.password_env == "MY_PW"
+    assert settings.resolved_password({"MY_PW": "hunter2"}) == "hunter2"
     assert "hunter2" not in repr(settings)
+    # read only when a login needs it: loading works without the variable
+    unset = load_settings(config_file=cfg, environ={})
     with pytest.raises(ConfigError, match="MY_PW"):
-        load_settings(config_file=cfg, environ={})
+        unset.resolved_password({})
+    assert load_settings({"password": "direct"}, environ={}).resolved_password({}) == "direct"
+    assert load_settings(environ={}).resolved_password({}) is None
     bad = write(tmp_path / "bad.toml", 'password = "plain"\n')
     with pytest.raises(ConfigError, match="password_env"):
         load_settings(config_file=bad, environ={})

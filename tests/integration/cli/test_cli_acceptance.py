@@ -271,3 +271,19 @@ def test_ca_file_lets_the_cli_trust_a_private_ca(make_emulator: Any, tmp_path: P
     renewed = run_cli("session", *args, home=tmp_path, CHATGPT_BROWSER_CA_FILE=emu.ca_file)
     assert renewed.returncode == 0, renewed.stderr
     assert json.loads(renewed.stdout)["access_token_expires_at"] > time.time() + 600
+
+
+def test_password_env_in_the_config_file_is_read_only_for_a_login(tmp_path: Path) -> None:
+    url = "http://127.0.0.1:9"  # never contacted: the stored bundle is fresh
+    config = tmp_path / "config.toml"
+    state = tmp_path / "state"
+    config.write_text(f'url = "{url}"\nemail = "{EMAIL}"\npassword_env = "UNSET_PASSWORD_VAR"\n')
+    seed(state, url)
+    for command in (["status"], ["session", "--format", "cookie-header"]):
+        done = run_cli(*command, "--config", str(config), "--state-dir", str(state), home=tmp_path)
+        assert done.returncode == 0, done.stderr
+    # a login does need it, and says which variable is missing
+    login = run_cli("login", "--config", str(config), "--state-dir", str(state), home=tmp_path)
+    assert login.returncode == 2
+    one_line_error(login.stderr, "ConfigError")
+    assert "UNSET_PASSWORD_VAR" in login.stderr
