@@ -91,11 +91,7 @@ def _password_provider(
     def provide() -> str | None:
         if cache:
             return cache[0]
-        value: str | None = None
-        if args.password_env:
-            value = secret_from_env(args.password_env)
-        else:
-            value = configured()
+        value = secret_from_env(args.password_env) if args.password_env else configured()
         if value is None and prompt and sys.stdin.isatty():
             import getpass
 
