@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .cli_formats import FORMATS, format_bundle, status_table, ttl_text
+from .cli_redact import known_secrets, redact, setup_logging
 from .errors import ChatGPTBrowserError, ConfigError, ExitStatus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -383,63 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _RedactingFormatter(logging.Formatter):
-    """Belt and braces: the library logs fingerprints only, but never print a password."""
-
-    def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
-        super().__init__(fmt)
-        self.secrets = secrets
-
-    def format(self, record: logging.LogRecord) -> str:
-        return _redact(super().format(record), self.secrets)
-
-
-def _known_secrets(args: argparse.Namespace) -> list[str]:
-    """Secrets this run knows up front, to keep out of logs and error lines even when a
-    library quotes them: passwords, keys, and the password / query tokens of URLs (a
-    Browserless `?token=`, a proxy's or Redis' password)."""
-    import os
-    from urllib.parse import parse_qsl, urlsplit
-
-    env = os.environ
-    secrets = [env.get(args.password_env, "")] if getattr(args, "password_env", None) else []
-    secrets += [env.get(f"CHATGPT_BROWSER_{name}", "") for name in ("PASSWORD", "STORE_KEY", "TOTP_SECRET")]
-    urls = [getattr(args, name, None) for name in ("cdp_url", "proxy", "redis_url")]
-    urls += [env.get(f"CHATGPT_BROWSER_{name}") for name in ("CDP_URL", "PROXY", "REDIS_URL")]
-    for url in filter(None, urls):
-        try:
-            parts = urlsplit(url)
-            secrets += [parts.password or "", *(value for _, value in parse_qsl(parts.query))]
-        except ValueError:
-            continue
-    # Very short values would mangle unrelated text and protect nothing.
-    return sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
-
-
-def _redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
-def _setup_logging(args: argparse.Namespace, secrets: Sequence[str]) -> None:
-    """Warnings always reach stderr (short form); --verbose adds debug logs with times."""
-    handler = logging.StreamHandler(sys.stderr)
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if args.verbose else "%(levelname)s: %(message)s"
-    handler.setFormatter(_RedactingFormatter(fmt, secrets))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    if args.verbose:  # third-party chatter stays at INFO
-        for noisy in ("urllib3", "asyncio", "aiohttp"):
-            logging.getLogger(noisy).setLevel(logging.INFO)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    secrets = _known_secrets(args)
-    _setup_logging(args, secrets)
+    secrets = known_secrets(args)
+    setup_logging(args, secrets)
     handler: Command = args.handler
     try:
         return int(handler(args))
@@ -448,9 +397,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.INTERRUPTED
     except ChatGPTBrowserError as exc:
         if args.debug:
-            print(_redact(traceback.format_exc(), secrets), end="", file=sys.stderr)
+            print(redact(traceback.format_exc(), secrets), end="", file=sys.stderr)
         message = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"chatgpt-browser: {type(exc).__name__}: {_redact(message, secrets)}", file=sys.stderr)
+        print(f"chatgpt-browser: {type(exc).__name__}: {redact(message, secrets)}", file=sys.stderr)
         return int(exc.exit_code)
     except BrokenPipeError:  # `chatgpt-browser session | head -c 10`
         return ExitStatus.OK

@@ -176,6 +176,11 @@ def env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
     return value or None
 
 
+def optional_env_var(variable: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """Any environment variable the user named (None when unset or empty)."""
+    return (os.environ if environ is None else environ).get(variable) or None
+
+
 def secret_from_env(variable: str, environ: Mapping[str, str] | None = None) -> str:
     """Read a secret from the environment variable the user named (e.g. --password-env)."""
     value = (os.environ if environ is None else environ).get(variable)
@@ -321,5 +326,6 @@ __all__ = [
     "default_state_dir",
     "env",
     "load_settings",
+    "optional_env_var",
     "secret_from_env",
 ]
