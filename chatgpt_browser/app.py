@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .browser import inputs
 from .config import Settings
 from .credentials import Credentials
 from .errors import ConfigError
@@ -58,53 +59,10 @@ def profile_dir_for(settings: Settings, key: str | None = None) -> Path:
     return settings.resolved_state_dir() / "profiles" / (key or key_for(settings))
 
 
-# pyotp refuses shorter keys (NIST SP 800-63B); 80-bit ones exist, so say it up front.
-_MIN_TOTP_BITS = 112
-
-
-def usable_totp_secret(secret: str | None) -> str | None:
-    """The TOTP secret normalised as sites display it ("jbsw y3dp ..."), or ConfigError.
-
-    Checked before a browser starts: a bad secret would otherwise fail mid-login. The
-    message never shows the secret.
-    """
-    if not secret:
-        return None
-    import base64
-    import binascii
-
-    cleaned = "".join(secret.split()).replace("-", "").upper().rstrip("=")
-    try:
-        key = base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
-    except (binascii.Error, ValueError):
-        raise ConfigError("the TOTP secret is not base32 (letters A-Z and digits 2-7)") from None
-    if len(key) * 8 < _MIN_TOTP_BITS:
-        raise ConfigError(
-            f"the TOTP secret decodes to {len(key) * 8} bits; at least {_MIN_TOTP_BITS} bits are needed"
-        )
-    return cleaned
-
-
-def checked_proxy(proxy: str | None) -> str | None:
-    """The proxy URL if the browser and the HTTP client can both use it, else ConfigError
-    (raised before any browser starts; the message hides the proxy's password)."""
-    if not proxy:
-        return None
-    from urllib.parse import urlsplit
-
-    from .credentials import redact_proxy
-
-    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    try:
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        port_ok = False
-    if parts.scheme not in ("http", "https", "socks5") or not parts.hostname or not port_ok:
-        raise ConfigError(
-            "proxy must be http(s)://[user:password@]host:port or socks5://host:port, "
-            f"got {redact_proxy(proxy)!r}"
-        )
-    return proxy
+# One rule each, shared with harvest() (pure checks: importing them loads no Playwright).
+# Both run before any browser starts and never echo the secret or the proxy password.
+usable_totp_secret = inputs.usable_totp_secret
+checked_proxy = inputs.checked_proxy
 
 
 # Failure folders are named <yyyymmdd-hhmmss>-<ErrorClass>[-n] by the harvest.
@@ -144,7 +102,7 @@ def build_harvester(
         artifacts = prepare_artifacts_dir(settings.resolved_state_dir() / "artifacts")
         totp_secret = usable_totp_secret(settings.totp_secret)  # before any browser starts
         # The provider (the CLI's) knows the precedence of flags, settings and prompt.
-        secret = password() if password is not None else settings.password
+        secret = password() if password is not None else settings.resolved_password()
         from .browser.harvest import harvest  # lazy: loads Playwright
 
         if profile_dir is not None:
@@ -154,7 +112,7 @@ def build_harvester(
         # session; it raises HumanNeededError when a login would be needed.
         return harvest(
             settings.url,
-            email=settings.email if secret else None,
+            email=settings.email,
             password=secret,
             totp_secret=totp_secret,
             profile_dir=profile_dir,
@@ -165,6 +123,7 @@ def build_harvester(
             interactive=interactive,
             timeout=settings.timeouts.harvest,
             challenge_timeout=settings.timeouts.challenge,
+            timeouts=settings.timeouts,
             artifacts_dir=artifacts,
             ca_file=settings.ca_file,
         )

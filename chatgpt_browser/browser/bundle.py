@@ -37,13 +37,18 @@ def cookie_value(cookies: Iterable[Mapping[str, Any]], name: str) -> str | None:
     return "".join(value for _, value in chunks)
 
 
-def parse_session(text: str) -> dict[str, Any]:
-    """The JSON object of `/api/auth/session`; {} if it is not one."""
+def parse_json_object(text: str) -> dict[str, Any] | None:
+    """The JSON object in `text`, or None if it is not one (HTML, truncated, a list)."""
     try:
         data = json.loads(text)
     except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def parse_session(text: str) -> dict[str, Any]:
+    """The JSON object of `/api/auth/session`; {} if it is not one."""
+    return parse_json_object(text) or {}
 
 
 def session_has_user(data: Mapping[str, Any]) -> bool:

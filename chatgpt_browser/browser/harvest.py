@@ -35,13 +35,17 @@ from ..errors import (
     BrowserError,
     ChallengeError,
     ChatGPTBrowserError,
+    ChatGPTError,
     ConfigError,
     HumanNeededError,
     NetworkError,
+    ServerError,
 )
+from ..pages import PageKind, classify_page
 from . import bundle
 from .challenge import navigate_past_challenge
 from .executable import resolve_flavour
+from .inputs import checked_proxy, redact_urls, usable_totp_secret
 from .launch import BrowserSession, open_browser, translate_error
 from .login import Captcha, CaptchaSolver, LoginOptions, log_in, open_login_page
 
@@ -65,6 +69,7 @@ class _Request:
     artifacts_dir: Path | None
     challenge_budget: float
     launch_timeout: float
+    login_timeout: float
 
 
 def harvest(
@@ -78,7 +83,7 @@ def harvest(
     proxy: str | None = None,
     cdp_url: str | None = None,
     executable: str | None = None,
-    timeout: float = 180.0,
+    timeout: float | None = None,
     captcha_solver: CaptchaSolver | None = None,
     interactive: bool = False,
     site: SiteProfile | None = None,
@@ -87,6 +92,7 @@ def harvest(
     headed_fallback: bool = True,
     challenge_timeout: float | None = None,
     flavour: str | None = None,
+    timeouts: Timeouts | None = None,
 ) -> Credentials:
     """Harvest a verified credential bundle for one account on `url` (or `site`).
 
@@ -99,16 +105,25 @@ def harvest(
     `CHATGPT_BROWSER_FLAVOUR`) or "headless-shell" (less memory, easier to fingerprint;
     falls back to the full browser when not installed). Headed retries always use the
     full browser.
+
+    `timeouts` bounds each stage (`launch`, `challenge`, `login`) and, unless `timeout`
+    is given, the whole harvest (`harvest`). `email` without `password` re-clears a
+    profile's live session and raises HumanNeededError when a login would be needed.
+    Inputs (TOTP secret, proxy) are checked before any browser starts.
     """
+    timeouts = timeouts if timeouts is not None else Timeouts()
+    timeout = timeout if timeout is not None else timeouts.harvest
     if site is None:
         site = SiteProfile(base_url=url or SiteProfile().base_url)
     elif url:
         site = dataclasses.replace(site, base_url=url)
     if timeout <= 0:
         raise ConfigError("timeout must be positive")
-    if (email is None) != (password is None):
-        raise ConfigError("give both email and password, or neither (to reuse a profile's session)")
-    budget = challenge_timeout if challenge_timeout is not None else Timeouts().challenge
+    if password is not None and email is None:
+        raise ConfigError("a password needs an e-mail address to go with it")
+    totp_secret = usable_totp_secret(totp_secret)
+    checked_proxy(proxy)
+    budget = challenge_timeout if challenge_timeout is not None else timeouts.challenge
     request = _Request(
         site=site,
         email=email,
@@ -124,7 +139,8 @@ def harvest(
         ignore_https_errors=bool(ca_file),
         artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
         challenge_budget=budget,
-        launch_timeout=min(Timeouts().launch, timeout),
+        launch_timeout=min(timeouts.launch, timeout),
+        login_timeout=timeouts.login,
     )
     modes = [False] if interactive or not headless else [True]
     if headless and headed_fallback and not cdp_url and not interactive:
@@ -209,7 +225,7 @@ def _attempt(
 
 def _translate(exc: Exception, timings: dict[str, float]) -> ChatGPTBrowserError:
     """A Playwright failure as one of ours, by the stage it happened in."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = redact_urls(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
     if "net::ERR_" in text:
         return NetworkError(f"the browser could not reach the site ({text})", original_error=exc)
     if "Timeout" in type(exc).__name__ or "Timeout" in text:
@@ -268,8 +284,8 @@ def _run(
             source = "reclear"
             timings["login"] = 0.0
     if source == "harvest":
-        if (request.email is None or request.password is None) and not request.interactive:
-            raise HumanNeededError("no live session in the profile and no e-mail/password to log in")
+        if request.password is None and not request.interactive:
+            raise HumanNeededError(_no_password_message(request.email))
         open_login_page(page, site, deadline=challenge_deadline)
         timings.setdefault("challenge", time.monotonic() - mark)
         mark = time.monotonic()
@@ -284,15 +300,15 @@ def _run(
                 captcha_solver=request.captcha_solver,
                 interactive=request.interactive,
             )
-            log_in(page, site, options, deadline=deadline)
+            log_in(page, site, options, deadline=min(deadline, time.monotonic() + request.login_timeout))
         timings["login"] = time.monotonic() - mark
         session_data = {}
 
     mark = time.monotonic()
     if not session_data:
-        session_data = _fetch_session(page, site)
+        session_data = _fetch_session(page, site, deadline)
     if not bundle.session_has_user(session_data):
-        raise AuthError(f"{site.session_path} returned no user after the login; the harvest failed")
+        raise AuthError(f"{site.session_path} returned no user after the login: the login did not take")
     if navigations.last is None:
         raise BrowserError("saw no page of the site; cannot tell which headers the browser sent")
     sent = navigations.last.request.all_headers()
@@ -334,16 +350,63 @@ def _response_text(response: Any) -> str | None:
 
 _FETCH_SESSION_JS = """async (path) => {
   const response = await fetch(path, {credentials: 'same-origin', headers: {accept: 'application/json'}});
-  return {status: response.status, body: await response.text()};
+  return {status: response.status, headers: Object.fromEntries(response.headers.entries()),
+          body: await response.text()};
 }"""
 
 
-def _fetch_session(page: Any, site: SiteProfile) -> dict[str, Any]:
-    """`/api/auth/session` fetched by the page itself: same cookies, UA, IP and TLS."""
-    answer = page.evaluate(_FETCH_SESSION_JS, site.session_path)
-    if answer["status"] != 200:
-        raise AuthError(f"{site.session_path} answered {answer['status']} to the logged-in browser")
-    return bundle.parse_session(answer["body"])
+def _no_password_message(email: str | None) -> str:
+    what = f"no password is configured for {email}" if email else "no e-mail and password are configured"
+    return (
+        f"the profile holds no live session and {what}: set CHATGPT_BROWSER_PASSWORD "
+        "(or use --password-env / --password-stdin), or run `chatgpt-browser login --headed` once"
+    )
+
+
+#: Tries of the verification call when the site answers 5xx (transient by nature).
+_VERIFY_ATTEMPTS = 3
+
+
+def _fetch_session(page: Any, site: SiteProfile, deadline: float) -> dict[str, Any]:
+    """`/api/auth/session` fetched by the page itself: same cookies, UA, IP and TLS.
+
+    Only a clean JSON object counts as an answer; anything else is reported as what it
+    is (challenge, server failure, not JSON), never as a failed login.
+    """
+    for attempt in range(1, _VERIFY_ATTEMPTS + 1):
+        answer = page.evaluate(_FETCH_SESSION_JS, site.session_path)
+        status, headers, body = answer["status"], answer["headers"], answer["body"]
+        try:
+            return _session_answer(site.session_path, status, headers, body)
+        except ServerError as exc:
+            pause = 0.25 * 2 ** (attempt - 1)
+            if attempt == _VERIFY_ATTEMPTS or time.monotonic() + pause >= deadline:
+                raise
+            log.info("verification got %s; retry %d of %d", exc.status_code, attempt, _VERIFY_ATTEMPTS - 1)
+            page.wait_for_timeout(pause * 1000)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _session_answer(path: str, status: int, headers: dict[str, str], body: str) -> dict[str, Any]:
+    """The session JSON of a verification answer, or the typed error that answer means."""
+    kind = classify_page(status, headers, body)
+    if kind is PageKind.BLOCKED:
+        raise BlockedError(f"verifying the login: {path} answered with a hard block (HTTP {status})")
+    if kind.is_challenge:
+        raise ChallengeError(f"verifying the login: {path} answered with a challenge (HTTP {status})")
+    if status >= 500 or kind is PageKind.AT_CAPACITY:
+        raise ServerError(f"verifying the login: {path} answered HTTP {status}", status_code=status)
+    if status != 200:
+        raise ChatGPTError(f"verifying the login: {path} answered HTTP {status}", status_code=status)
+    data = bundle.parse_json_object(body)
+    if data is None:
+        excerpt = " ".join(body[:80].split())
+        raise ChatGPTError(
+            f"verifying the login: {path} answered with something that is not JSON ({excerpt!r})",
+            status_code=status,
+            detail=excerpt,
+        )
+    return data
 
 
 def _attach_artifacts(exc: BaseException, page: Any, folder: Path | None) -> None:

@@ -29,11 +29,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from ..config import APP_NAME
 from ..credentials import redact_proxy
-from ..errors import BrowserCrashedError, BrowserError, ConfigError
+from ..errors import BrowserCrashedError, BrowserError
 from . import stealth
 from .executable import (
     CHROMIUM,
@@ -43,6 +42,7 @@ from .executable import (
     is_headless_shell,
     resolve_flavour,
 )
+from .inputs import proxy_settings, redact_urls
 from .xvfb import needs_virtual_display, virtual_display
 
 log = logging.getLogger(__name__)
@@ -92,21 +92,6 @@ class BrowserSession:
             )
             self._cdp_sessions.append(cdp)  # the override lasts as long as the session
         return page
-
-
-def proxy_settings(proxy: str | None) -> dict[str, str] | None:
-    """Playwright's proxy dict from `scheme://user:password@host:port` (credentials optional)."""
-    if not proxy:
-        return None
-    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    if not parts.hostname or parts.scheme not in ("http", "https", "socks5"):
-        raise ConfigError(f"proxy must be http(s)://[user:password@]host:port, got {redact_proxy(proxy)!r}")
-    server = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    settings = {"server": server}
-    if parts.username:
-        settings["username"] = unquote(parts.username)
-        settings["password"] = unquote(parts.password or "")
-    return settings
 
 
 def launch_args(*, as_root: bool | None = None) -> list[str]:
@@ -205,7 +190,8 @@ def _sweep_stale_temp_profiles() -> None:
 
 def translate_error(exc: BaseException, what: str) -> BrowserError:
     """Map a Playwright failure to our tree: a closed target means the browser died."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # Redacted: a CDP or proxy URL in the message may carry `user:pass@` or `?token=`.
+    text = redact_urls(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
     if re.search(r"closed|crash|disconnected|Target page, context or browser", text, re.I):
         return BrowserCrashedError(f"{what}: the browser died ({text})")
     return BrowserError(f"{what}: {text}")
@@ -262,6 +248,7 @@ def open_browser(
         with _node_compile_cache():
             playwright = sync_playwright().start()
         stack.callback(_stop_playwright, playwright)
+        failure: BrowserError | None = None
         try:
             if cdp_url:
                 session = _connect(playwright, stack, cdp_url, proxy, ignore_https_errors, launch_timeout)
@@ -279,7 +266,13 @@ def open_browser(
                     flavour,
                 )
         except PlaywrightError as exc:
-            raise translate_error(exc, "starting the browser") from exc
+            failure = translate_error(exc, "starting the browser")
+            if redact_urls(str(exc)) == str(exc):
+                raise failure from exc
+        if failure is not None:
+            # Raised outside the handler: the original (a CDP URL with `user:pass@` or a
+            # `?token=`) must not ride along as the cause, printed in every traceback.
+            raise failure
         yield session
 
 

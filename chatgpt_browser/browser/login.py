@@ -18,6 +18,7 @@ from ..config import SiteProfile
 from ..errors import ChatGPTBrowserError, HumanNeededError, InvalidCredentialsError, SiteAtCapacityError
 from ..pages import PageKind
 from .challenge import current_kind, wait_until_cleared
+from .inputs import totp_now
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +113,24 @@ def open_login_page(page: Any, site: SiteProfile, *, deadline: float, capacity_r
                 )
 
 
-def _human_needed(page: Any, opts: LoginOptions, site: SiteProfile, deadline: float, why: str) -> None:
+#: What an unattended user can do, per reason (CLI first; library users get the same hint).
+HEADED_ONCE = (
+    "run `chatgpt-browser login --headed` once (harvest(interactive=True)) and finish it in the "
+    "window; the saved profile then lets later runs go unattended"
+)
+CAPTCHA_REMEDY = f"{HEADED_ONCE}, or configure a captcha solver (harvest(captcha_solver=...))"
+TOTP_REMEDY = (
+    "set CHATGPT_BROWSER_TOTP_SECRET (or totp_secret= in the config) to the account's base32 "
+    f"authenticator key, or {HEADED_ONCE}"
+)
+
+
+def _human_needed(
+    page: Any, opts: LoginOptions, site: SiteProfile, deadline: float, why: str, remedy: str
+) -> None:
     """Let a person finish (interactive mode) or raise HumanNeededError (unattended)."""
     if not opts.interactive:
-        raise HumanNeededError(f"{why}; run once with interactive=True (headed), or configure it")
+        raise HumanNeededError(f"{why}: {remedy}")
     log.warning("%s: waiting for a person to finish the login in the browser window", why)
     page.locator(site.chat_ready).first.wait_for(state="visible", timeout=_remaining_ms(deadline))
 
@@ -131,7 +146,9 @@ def _solve_captcha(page: Any, opts: LoginOptions, site: SiteProfile, deadline: f
     except ChatGPTBrowserError:
         raise
     except Exception as exc:
-        raise HumanNeededError(f"the captcha solver failed: {type(exc).__name__}: {exc}") from exc
+        raise HumanNeededError(
+            f"the captcha solver failed ({type(exc).__name__}: {exc}): {HEADED_ONCE}"
+        ) from exc
     page.locator(site.captcha_input).first.fill(str(answer))
     return True
 
@@ -147,7 +164,7 @@ def log_in(page: Any, site: SiteProfile, opts: LoginOptions, *, deadline: float)
     for _attempt in range(_CAPTCHA_ATTEMPTS):
         has_captcha = page.locator(site.captcha_input).first.is_visible()
         if has_captcha and not _solve_captcha(page, opts, site, deadline):
-            _human_needed(page, opts, site, deadline, "the login page asks for a captcha")
+            _human_needed(page, opts, site, deadline, "the login page asks for a captcha", CAPTCHA_REMEDY)
             return
         page.locator(site.submit_button).first.click(timeout=_remaining_ms(deadline))
         outcome = _wait_for_one(
@@ -163,7 +180,9 @@ def log_in(page: Any, site: SiteProfile, opts: LoginOptions, *, deadline: float)
         if page.locator(site.username_input).first.is_visible():
             page.locator(site.username_input).first.fill(opts.email)
     else:
-        raise HumanNeededError(f"the captcha was not accepted after {_CAPTCHA_ATTEMPTS} answers")
+        raise HumanNeededError(
+            f"the captcha was not accepted after {_CAPTCHA_ATTEMPTS} answers: {HEADED_ONCE}"
+        )
 
     # Password page.
     page.locator(site.password_input).first.fill(opts.password)
@@ -179,12 +198,15 @@ def log_in(page: Any, site: SiteProfile, opts: LoginOptions, *, deadline: float)
 def _one_time_code(page: Any, site: SiteProfile, opts: LoginOptions, deadline: float) -> None:
     if not opts.totp_secret:
         _human_needed(
-            page, opts, site, deadline, "the account asks for a one-time code and no TOTP secret is set"
+            page,
+            opts,
+            site,
+            deadline,
+            "the account asks for a one-time code and no TOTP secret is set",
+            TOTP_REMEDY,
         )
         return
-    import pyotp
-
-    code = pyotp.TOTP(opts.totp_secret).now()
+    code = totp_now(opts.totp_secret)
     page.locator(site.otp_input).first.fill(code)
     page.locator(site.submit_button).first.click(timeout=_remaining_ms(deadline))
     outcome = _wait_for_one(page, {"chat": site.chat_ready, "otp_error": _OTP_REJECTED}, deadline)

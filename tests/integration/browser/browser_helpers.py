@@ -253,6 +253,12 @@ def echo_server() -> Iterator[EchoServer]:
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TOTP_ACCOUNT = {"email": "totp@example.com", "password": "totp-password", "totp_secret": TOTP_SECRET}
 CAPTCHA_ACCOUNT = {"email": "captcha@example.com", "password": "captcha-password", "captcha": True}
+# An 80-bit key (16 base32 letters), as many sites still hand out.
+TOTP80_ACCOUNT = {
+    "email": "totp80@example.com",
+    "password": "totp80-password",
+    "totp_secret": "JBSWY3DPEHPK3PXP",
+}
 # The emulator's options the tests may change; the `emu` fixture puts them back.
 DEFAULT_OPTIONS = {"interactive": False, "at_capacity": False, "blocked_ips": [], "dwell": 0.0}
 
@@ -262,7 +268,9 @@ def browser_emulator() -> Iterator[Any]:
     from chatgpt_browser import Emulator
 
     # Low proof-of-work difficulty and no dwell keep the browser tests fast.
-    with Emulator(dwell=0.0, pow_difficulty=8, accounts=[TOTP_ACCOUNT, CAPTCHA_ACCOUNT]) as emulator:
+    with Emulator(
+        dwell=0.0, pow_difficulty=8, accounts=[TOTP_ACCOUNT, CAPTCHA_ACCOUNT, TOTP80_ACCOUNT]
+    ) as emulator:
         yield emulator
 
 
