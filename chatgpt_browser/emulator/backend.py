@@ -61,24 +61,32 @@ MODELS = [
         "tags": [],
     },
 ]
-_PROSE = (
-    "the model considers your question carefully and answers with a calm and deterministic "
-    "stream of words that the emulator derives from the prompt so tests can predict every "
-    "part of it while clients still see a realistic cumulative answer arriving piece by piece"
+# Readable sentences the emulator picks from, so a person watching the demo sees an
+# answer rather than word salad; which ones and in what order depends on the prompt.
+_SENTENCES = (
+    "This answer comes from the local site emulator, not from a model.",
+    "It streams as cumulative server-sent events, the way the site sent them in December 2022.",
+    "The same prompt always gets the same words, so tests can predict every part of it.",
+    "Ask for a variant and you get another take on the same prompt.",
+    "Through the admin API a test can cut, stall or garble this stream on purpose.",
+    "Each event repeats the whole answer so far, so a client only needs the latest one.",
+    "A stream that ends without its closing marker is reported as incomplete.",
+    "Unattended jobs see what they would see on the real site, minus the model.",
 )
-_WORDS = tuple(_PROSE.split(" "))
+_SENTENCES_PER_ANSWER = 3
 
 
 def answer_for(prompt: str, variant: int = 0) -> str:
     """The deterministic answer to `prompt` (variant n gives a different text)."""
     digest = hashlib.sha256(f"{variant}:{prompt}".encode()).digest()
-    words = [_WORDS[b % len(_WORDS)] for b in digest[:24]]
+    order = sorted(range(len(_SENTENCES)), key=lambda index: digest[index])
+    body = " ".join(_SENTENCES[index] for index in order[:_SENTENCES_PER_ANSWER])
     opener = (
-        f'You said: "{prompt[:200]}".'
+        f'You said: "{prompt[:200]}"'
         if variant == 0
-        else f'Another take (variant {variant}) on "{prompt[:200]}".'
+        else f'Another take (variant {variant}) on "{prompt[:200]}":'
     )
-    return f"{opener} {' '.join(words).capitalize()}."
+    return f"{opener} {body}"
 
 
 def answer_chunks(text: str) -> Iterator[str]:
