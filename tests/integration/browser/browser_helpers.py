@@ -106,6 +106,30 @@ def debug_chromium(tmp_path: Path) -> Iterator[str]:
 # -- an authenticating HTTP forward proxy ------------------------------------------------
 
 
+@contextlib.contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """Serve `server` on a thread for the block; always shut it down and join the thread."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def login_harvest(emu: Any, tmp_path: Path, **kwargs: Any) -> Any:
+    """`harvest()` of the emulator's demo account unless told otherwise, artifacts in tmp_path."""
+    from chatgpt_browser import harvest
+
+    kwargs.setdefault("email", emu.account.email)
+    kwargs.setdefault("password", emu.account.password)
+    kwargs.setdefault("artifacts_dir", tmp_path / "artifacts")
+    kwargs.setdefault("timeout", 60.0)
+    return harvest(emu.url, **kwargs)
+
+
 class ForwardProxy(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -193,15 +217,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def forward_proxy() -> Iterator[ForwardProxy]:
-    server = ForwardProxy("proxyuser", "proxy-s3cret")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ForwardProxy("proxyuser", "proxy-s3cret")) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 # -- a page server that records the request headers the browser sent ---------------------
@@ -237,15 +254,8 @@ class _EchoHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo_server() -> Iterator[EchoServer]:
-    server = EchoServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(EchoServer()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 # -- one emulator for the browser tests ----------------------------------------------------

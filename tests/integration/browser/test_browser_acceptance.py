@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import CAPTCHA_ACCOUNT, TOTP80_ACCOUNT, TOTP_ACCOUNT, wait_until
+from browser_helpers import (
+    CAPTCHA_ACCOUNT,
+    TOTP80_ACCOUNT,
+    TOTP_ACCOUNT,
+    login_harvest,
+    serving,
+    wait_until,
+)
 
 from chatgpt_browser import (
     AuthError,
@@ -24,7 +30,6 @@ from chatgpt_browser import (
     ConfigError,
     Credentials,
     HumanNeededError,
-    harvest,
 )
 from chatgpt_browser.config import Timeouts
 from chatgpt_browser.errors import ServerError
@@ -33,12 +38,9 @@ pytestmark = pytest.mark.browser
 
 
 def _login(emu: Any, tmp_path: Path, **kwargs: Any) -> Credentials:
-    kwargs.setdefault("email", emu.account.email)
-    kwargs.setdefault("password", emu.account.password)
-    kwargs.setdefault("artifacts_dir", tmp_path / "artifacts")
-    kwargs.setdefault("timeout", 60.0)
     kwargs.setdefault("headed_fallback", False)
-    return harvest(emu.url, **kwargs)
+    creds: Credentials = login_harvest(emu, tmp_path, **kwargs)
+    return creds
 
 
 # -- B1: TOTP secrets ------------------------------------------------------------------
@@ -149,13 +151,8 @@ class _RejectingFleet(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def rejecting_fleet() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RejectingFleet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_port
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _RejectingFleet)) as server:
+        yield server.server_port
 
 
 @pytest.mark.parametrize(("scheme", "path"), [("http", "/"), ("ws", "/devtools/browser")])

@@ -19,6 +19,7 @@ from browser_helpers import (
     ForwardProxy,
     chromium_pids,
     live_members,
+    login_harvest,
     process_groups,
     wait_until,
 )
@@ -41,11 +42,8 @@ pytestmark = pytest.mark.browser
 
 
 def _login(emu: Any, tmp_path: Path, **kwargs: Any) -> Credentials:
-    kwargs.setdefault("email", emu.account.email)
-    kwargs.setdefault("password", emu.account.password)
-    kwargs.setdefault("artifacts_dir", tmp_path / "artifacts")
-    kwargs.setdefault("timeout", 60.0)
-    return harvest(emu.url, **kwargs)
+    creds: Credentials = login_harvest(emu, tmp_path, **kwargs)
+    return creds
 
 
 def _client_headers(creds: Credentials) -> dict[str, str]:
