@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import logging
+import os
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .browser import inputs
-from .config import Settings
+from .config import Settings, environment_network
 from .credentials import Credentials
-from .errors import ConfigError
+from .errors import ChatGPTBrowserError, ConfigError, HumanNeededError
 from .session.manager import Harvester, HttpRefresher, Progress, SessionManager
 from .session.store import CredentialStore, FileStore, account_key
 
@@ -56,7 +58,39 @@ def key_for(settings: Settings) -> str:
 
 def profile_dir_for(settings: Settings, key: str | None = None) -> Path:
     """The account's persistent browser profile (kept per machine, even with Redis)."""
+    if settings.profile_dir is not None:
+        return settings.profile_dir
     return settings.resolved_state_dir() / "profiles" / (key or key_for(settings))
+
+
+def resolve_site(settings: Settings, *, store: CredentialStore | None = None) -> Settings:
+    """One rule for the site URL: an explicit one (flag, env, TOML) wins; else the site
+    stored with the account when exactly one is stored; else a clear error listing the
+    choices. Only an empty store falls back to the real site."""
+    if settings.url_source != "default":
+        return settings
+    store = store if store is not None else open_store(settings)
+    stored: list[tuple[str | None, str]] = []
+    for key in store.list_keys():
+        try:
+            record = store.read(key)
+        except ChatGPTBrowserError:
+            continue  # `status` reports unreadable records; they name no site here
+        if record is not None:
+            stored.append((record.account, record.site))
+    mine = {site for account, site in stored if settings.email and account == settings.email}
+    sites = mine or {site for _, site in stored}
+    if not sites:
+        return settings
+    if len(sites) > 1:
+        who = f"for {settings.email}" if mine else "in the store"
+        raise ConfigError(
+            f"several sites stored {who}: {', '.join(sorted(sites))}; pick one with --url "
+            "(or CHATGPT_BROWSER_URL)"
+        )
+    (site,) = sites
+    log.info("site %s taken from the stored credentials", site)
+    return dataclasses.replace(settings, url=site, url_source="store")
 
 
 # One rule each, shared with harvest() (pure checks: importing them loads no Playwright).
@@ -90,26 +124,80 @@ def _ensure_private(folder: Path) -> None:
         folder.chmod(0o700)
 
 
+def _profile_is_empty(profile_dir: Path | None) -> bool:
+    if profile_dir is None:
+        return False  # a remote browser (--cdp-url): its profile is not ours to inspect
+    try:
+        return not any(profile_dir.iterdir())
+    except OSError:
+        return True
+
+
+def _no_password(settings: Settings) -> str:
+    return (
+        f"a login is needed for {settings.email} and no password is available: pass "
+        "--password-env NAME, --password-file FILE or --password-stdin, or set "
+        "CHATGPT_BROWSER_PASSWORD (or password_env in the config file)"
+    )
+
+
+def _supported(func: Callable[..., Any], **options: Any) -> dict[str, Any]:
+    """The options `func` accepts: newer harvest keywords light up once they exist."""
+    params = inspect.signature(func).parameters
+    return {name: value for name, value in options.items() if name in params}
+
+
 def build_harvester(
     settings: Settings,
     *,
     password: PasswordProvider | None = None,
     interactive: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+    force_login: bool = False,
+    login_if_password: bool = False,
 ) -> Harvester:
-    """A harvest callable for the manager: a re-clear with the profile, or a full login."""
+    """A harvest callable for the manager: a re-clear with the profile, or a full login.
 
-    def harvester(*, profile_dir: Path | None, reason: str, stale: Credentials | None) -> Credentials:
+    `login_if_password`: a full login whenever a password is available, even when the
+    profile holds a session, so a wrong password fails (`login`). `force_login`: the
+    same, and a missing password is a configuration error (`login --force`).
+    """
+
+    def harvester(
+        *,
+        profile_dir: Path | None,
+        reason: str,
+        stale: Credentials | None,
+        on_stage: Callable[[str], None] | None = on_stage,
+    ) -> Credentials:
         artifacts = prepare_artifacts_dir(settings.resolved_state_dir() / "artifacts")
         totp_secret = usable_totp_secret(settings.totp_secret)  # before any browser starts
         # The provider (the CLI's) knows the precedence of flags, settings and prompt.
         secret = password() if password is not None else settings.resolved_password()
+        if secret is None and (force_login or _profile_is_empty(profile_dir)):
+            # Nothing to re-clear and nothing to log in with: no browser for nothing.
+            raise (ConfigError if force_login else HumanNeededError)(_no_password(settings))
         from .browser.harvest import harvest  # lazy: loads Playwright
 
         if profile_dir is not None:
             profile_dir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         log.info("browser harvest for %s (%s)", settings.email, reason)
-        # Without a password the harvest can still re-clear a profile that holds a live
-        # session; it raises HumanNeededError when a login would be needed.
+        full_login = (force_login or login_if_password) and secret is not None
+        extra = _supported(harvest, on_stage=on_stage, force_login=full_login)
+        if full_login and "force_login" not in extra and not _profile_is_empty(profile_dir):
+            # This harvest cannot be told to log in: an empty profile makes it.
+            with _fresh_profile(profile_dir):
+                return run(harvest, secret, totp_secret, profile_dir, artifacts, extra)
+        return run(harvest, secret, totp_secret, profile_dir, artifacts, extra)
+
+    def run(
+        harvest: Callable[..., Credentials],
+        secret: str | None,
+        totp_secret: str | None,
+        profile_dir: Path | None,
+        artifacts: Path,
+        extra: dict[str, Any],
+    ) -> Credentials:
         return harvest(
             settings.url,
             email=settings.email,
@@ -126,9 +214,27 @@ def build_harvester(
             timeouts=settings.timeouts,
             artifacts_dir=artifacts,
             ca_file=settings.ca_file,
+            **extra,
         )
 
     return harvester
+
+
+@contextlib.contextmanager
+def _fresh_profile(profile_dir: Path | None) -> Iterator[None]:
+    """Run with an empty profile at `profile_dir`; keep the new one on success, put the
+    old one back on failure (a wrong password must not cost the saved session)."""
+    assert profile_dir is not None
+    aside = profile_dir.with_name(profile_dir.name + ".before-login")
+    shutil.rmtree(aside, ignore_errors=True)
+    os.replace(profile_dir, aside)
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(profile_dir, ignore_errors=True)
+        os.replace(aside, profile_dir)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def verify_for(settings: Settings) -> bool | str:
@@ -161,13 +267,26 @@ def build_manager(
     password: PasswordProvider | None = None,
     interactive: bool = False,
     progress: Progress | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    force_login: bool = False,
+    login_if_password: bool = False,
 ) -> SessionManager:
-    """The SessionManager of the configured account, wired to the real harvest and client."""
+    """The SessionManager of the configured account, wired to the real harvest and client.
+
+    `on_stage` receives the harvest's stages (launch, challenge, login, verify, done).
+    """
     key = key_for(settings)
     checked_proxy(settings.proxy)
+    harvester = build_harvester(
+        settings,
+        password=password,
+        interactive=interactive,
+        force_login=force_login,
+        login_if_password=login_if_password,
+    )
     return SessionManager(
         store if store is not None else open_store(settings),
-        build_harvester(settings, password=password, interactive=interactive),
+        harvester,
         key=key,
         account=settings.email,
         http_refresher=build_http_refresher(settings),
@@ -176,6 +295,7 @@ def build_manager(
         lock_timeout=settings.timeouts.lock,
         progress=progress,
         proxy=settings.proxy,
+        on_stage=on_stage,
     )
 
 
@@ -206,8 +326,13 @@ def build_client(settings: Settings, *, manager: SessionManager | None = None, *
     from .client.api import ChatGPTAPI
 
     source = manager if manager is not None else build_manager(settings)
-    options.setdefault("proxy", checked_proxy(settings.proxy))
-    options.setdefault("verify", verify_for(settings))
+    proxy, verify = checked_proxy(settings.proxy), verify_for(settings)
+    if settings.trust_env:  # opt-in: see Settings.trust_env for why it is off by default
+        env_proxy, env_ca = environment_network(settings.url)
+        proxy = proxy or env_proxy
+        verify = verify if verify is not True or not env_ca else env_ca
+    options.setdefault("proxy", proxy)
+    options.setdefault("verify", verify)
     return ChatGPTAPI(provider=source, site=settings.site(), timeout=settings.timeouts, **options)
 
 
@@ -263,6 +388,7 @@ __all__ = [
     "open_store",
     "prepare_artifacts_dir",
     "profile_dir_for",
+    "resolve_site",
     "status_rows",
     "usable_totp_secret",
     "verify_for",

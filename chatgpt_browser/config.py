@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -137,6 +138,14 @@ class Settings:
     min_ttl: float = 300.0
     renew_margin: float = 300.0
     timeouts: Timeouts = Timeouts()
+    #: The browser profile folder (default: <state_dir>/profiles/<account key>).
+    profile_dir: Path | None = None
+    #: Let the HTTP client use HTTPS_PROXY / REQUESTS_CA_BUNDLE / .netrc from the
+    #: environment. Off by default: the clearance is bound to the egress IP the browser
+    #: used, so a proxy picked up silently from the environment would break it.
+    trust_env: bool = False
+    #: Where `url` came from: "flag", "env", "file", "store" or "default" (the real site).
+    url_source: str = "default"
 
     def site(self) -> SiteProfile:
         return SiteProfile(base_url=self.url)
@@ -189,6 +198,27 @@ def secret_from_env(variable: str, environ: Mapping[str, str] | None = None) -> 
     return value
 
 
+def display_available(environ: Mapping[str, str] | None = None) -> bool:
+    """True when a headed browser has a screen to open on (X11 or Wayland)."""
+    environ = os.environ if environ is None else environ
+    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+
+def environment_network(url: str, environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """(proxy, CA bundle) the environment asks for (`--trust-env`): HTTPS_PROXY/HTTP_PROXY
+    honouring NO_PROXY, and REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE."""
+
+    environ = os.environ if environ is None else environ
+    lowered = {k.lower(): v for k, v in environ.items() if k.lower().endswith("_proxy") and v}
+    host = urlsplit(url).hostname or ""
+    no_proxy = [h.strip().lstrip(".") for h in lowered.get("no_proxy", "").split(",") if h.strip()]
+    bypass = "*" in no_proxy or any(host == h or host.endswith("." + h) for h in no_proxy)
+    scheme = urlsplit(url).scheme
+    proxy = None if bypass else lowered.get(f"{scheme}_proxy") or lowered.get("all_proxy")
+    ca = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None
+    return proxy, ca
+
+
 _BOOL = {
     "1": True,
     "true": True,
@@ -218,15 +248,19 @@ _ENV_SETTINGS = (
     "ca_file",
     "min_ttl",
     "renew_margin",
+    "profile_dir",
+    "trust_env",
 )
+# Not settings a user gives: bookkeeping of load_settings().
+_INTERNAL_FIELDS = ("url_source",)
 
 
 def _coerce(name: str, value: Any) -> Any:
     if value is None:
         return None
-    if name == "state_dir":
+    if name in ("state_dir", "profile_dir"):
         return Path(str(value)).expanduser()
-    if name == "headless":
+    if name in ("headless", "trust_env"):
         if isinstance(value, bool):
             return value
         if str(value).lower() not in _BOOL:
@@ -260,9 +294,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
             data = tomllib.load(handle)
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid UTF-8 (byte {exc.start})") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    unknown = set(data) - set(_SETTING_FIELDS)
+    unknown = set(data) - set(_SETTING_FIELDS) | (set(data) & set(_INTERNAL_FIELDS))
     if unknown:
         raise ConfigError(f"unknown keys in {path}: {', '.join(sorted(unknown))}")
     if "password" in data:
@@ -286,6 +322,12 @@ def load_settings(
 
     values: dict[str, Any] = {}
     timeouts: dict[str, float] = {}
+    if "url" in file_values:
+        values["url_source"] = "file"
+    if env("URL", environ) is not None:
+        values["url_source"] = "env"
+    if (overrides or {}).get("url") is not None:
+        values["url_source"] = "flag"
     for key, value in file_values.items():
         if key == "timeouts":
             if not isinstance(value, dict) or set(value) - _TIMEOUT_FIELDS:
@@ -304,7 +346,7 @@ def load_settings(
             continue
         if key in _TIMEOUT_FIELDS:
             timeouts[key] = _seconds(key, value)
-        elif key in _SETTING_FIELDS:
+        elif key in _SETTING_FIELDS and key not in _INTERNAL_FIELDS:
             values[key] = _coerce(key, value)
         else:
             raise ConfigError(f"unknown setting {key!r}")
@@ -315,7 +357,48 @@ def load_settings(
     if parts.path.strip("/") or parts.query or parts.fragment:
         # e.g. ".../chat" pasted from the browser: every API path would land under it and 404.
         raise ConfigError(f"site URL must be the site's root, http(s)://host[:port], got {settings.url!r}")
+    _check_inputs(settings)
     return settings
+
+
+# A host name or address as a proxy may carry it: no spaces, no stray punctuation.
+_HOST = re.compile(r"^[A-Za-z0-9._~%-]+$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+def _check_inputs(settings: Settings) -> None:
+    """Fail up front (exit 2) on settings that would otherwise fail late or silently."""
+    lifetime = settings.site().clearance_ttl
+    if settings.min_ttl >= lifetime:
+        # A renewal yields a clearance of this lifetime: asking for more would open a
+        # browser on every run and still not get it.
+        raise ConfigError(
+            f"min_ttl {settings.min_ttl:g}s is not below the clearance lifetime of {lifetime:g}s "
+            "that a renewal can give; use a smaller --min-ttl"
+        )
+    if settings.min_ttl < 0:
+        raise ConfigError(f"min_ttl must be >= 0 seconds, got {settings.min_ttl:g}")
+    if settings.ca_file and not Path(settings.ca_file).expanduser().is_file():
+        raise ConfigError(f"CA file {settings.ca_file} does not exist or is not a file")
+    if settings.proxy:
+        _check_proxy(settings.proxy)
+
+
+def _check_proxy(proxy: str) -> None:
+    shown = proxy.split("@")[-1]  # never echo the user:password part
+    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    host = parts.netloc.rpartition("@")[2].rsplit(":", 1)[0] if port else parts.netloc.rpartition("@")[2]
+    if (
+        parts.scheme not in ("http", "https", "socks5")
+        or not parts.hostname
+        or not _HOST.match(host)
+        or port == -1
+        or parts.path.strip("/")
+    ):
+        raise ConfigError(f"proxy must be scheme://[user:password@]host:port, got {shown!r}")
 
 
 __all__ = [
@@ -324,7 +407,9 @@ __all__ = [
     "SiteProfile",
     "Timeouts",
     "default_state_dir",
+    "display_available",
     "env",
+    "environment_network",
     "load_settings",
     "optional_env_var",
     "secret_from_env",

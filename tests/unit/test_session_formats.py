@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from chatgpt_browser.cli_formats import status_table, ttl_text
+from chatgpt_browser.cli.formats import status_table, ttl_text
 from chatgpt_browser.credentials import Credentials
 
 
@@ -42,7 +42,7 @@ def test_status_table_aligns_and_hides_secrets() -> None:
 def test_netscape_marks_prefixed_cookies_secure() -> None:
     # curl (and browsers) refuse a `__Secure-` cookie without the secure flag; curl
     # still sends secure cookies to http://localhost / 127.0.0.1, as Chromium does.
-    from chatgpt_browser.cli_formats import format_bundle
+    from chatgpt_browser.cli.formats import format_bundle
     from chatgpt_browser.config import load_settings
 
     now = time.time()

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from cli_helpers import EMAIL, one_line_error, run_cli, seed
 
+from chatgpt_browser.cli.exit_codes import ExitStatus
 from chatgpt_browser.emulator.process import Emulator
-from chatgpt_browser.errors import ExitStatus
 from chatgpt_browser.session.store import FileStore, account_key
 
 URL = "http://127.0.0.1:9"  # nothing listens there

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlsplit
 
-from .config import env, optional_env_var
+from ..config import env, optional_env_var
 
 
 class RedactingFormatter(logging.Formatter):
@@ -49,16 +48,3 @@ def redact(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "***")
     return text
-
-
-def setup_logging(args: argparse.Namespace, secrets: Sequence[str]) -> None:
-    """Warnings always reach stderr (short form); --verbose adds debug logs with times."""
-    handler = logging.StreamHandler(sys.stderr)
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if args.verbose else "%(levelname)s: %(message)s"
-    handler.setFormatter(RedactingFormatter(fmt, secrets))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    if args.verbose:  # third-party chatter stays at INFO
-        for noisy in ("urllib3", "asyncio", "aiohttp"):
-            logging.getLogger(noisy).setLevel(logging.INFO)

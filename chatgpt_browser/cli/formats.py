@@ -1,20 +1,28 @@
 """Output formats of the CLI: credential bundles for cron (json, env, cookie-header,
-netscape) and the `status` table. Pure functions; only `cli.py` prints them."""
+netscape, storage-state, curl) and the `status` table. Pure functions; only the CLI
+prints them.
+
+`json` is both a flat object for scripts (`jq .session_token`) and a versioned record
+(`version` + `credentials`) that `Credentials.from_json` reads back; the proxy's password
+is redacted in both. `storage-state` is Playwright's `storage_state` JSON
+(`browser.new_context(storage_state=...)`); `curl` is a config file for `curl -K`.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import Settings
-    from .credentials import Credentials
+    from ..config import Settings
+    from ..credentials import Credentials
 
-FORMATS = ("json", "env", "cookie-header", "netscape")
+FORMATS = ("json", "env", "cookie-header", "netscape", "storage-state", "curl")
 
 
 def ttl_text(seconds: float | None) -> str:
@@ -39,11 +47,26 @@ def ttl_text(seconds: float | None) -> str:
 # -- formats of `session` --------------------------------------------------------------
 
 
-def format_bundle(credentials: Credentials, fmt: str, settings: Settings) -> str:
-    """The bundle in a cron-friendly format (contains secrets: for the caller only)."""
-    site = settings.site()
-    if fmt == "json":
-        data = {
+def browser_major(user_agent: str) -> int | None:
+    """The Chrome major version in a User-Agent (`Chrome/120.0...` -> 120)."""
+    found = re.search(r"(?:Chrome|Chromium|HeadlessChrome)/(\d+)\.", user_agent)
+    return int(found.group(1)) if found else None
+
+
+def _json(credentials: Credentials) -> str:
+    from ..credentials import FORMAT_VERSION, redact_proxy
+
+    proxy = redact_proxy(credentials.proxy)
+    record = credentials.to_dict()
+    record["proxy"] = proxy
+    data = {
+        "version": FORMAT_VERSION,
+        "credentials": record,
+        "browser_major": browser_major(credentials.user_agent),
+        "proxy": proxy,
+    }
+    data.update(
+        {
             "site": credentials.site,
             "account": credentials.account,
             "clearance_token": credentials.clearance_token,
@@ -55,7 +78,50 @@ def format_bundle(credentials: Credentials, fmt: str, settings: Settings) -> str
             "session_expires_at": credentials.session_expires_at,
             "access_token_expires_at": credentials.access_token_expires_at,
         }
-        return json.dumps(data, sort_keys=True)
+    )
+    return json.dumps(data, sort_keys=True)
+
+
+def _storage_state(cookies: list[tuple[str, str, float | None]], settings: Settings) -> str:
+    """Playwright's storage_state: host-only cookies of the site, HttpOnly session."""
+    site = settings.site()
+    https = site.base_url.startswith("https")
+    entries = [
+        {
+            "name": name,
+            "value": value,
+            "domain": site.host,
+            "path": "/",
+            "expires": float(expires) if expires else -1,
+            "httpOnly": name == site.session_cookie,
+            "secure": https or name.startswith(("__Secure-", "__Host-")),
+            "sameSite": "Lax",
+        }
+        for name, value, expires in cookies
+    ]
+    return json.dumps({"cookies": entries, "origins": []}, indent=2)
+
+
+def _curl_quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _curl(credentials: Credentials, cookies: list[tuple[str, str, float | None]]) -> str:
+    """A `curl -K FILE` config: the exact User-Agent, client hints, bearer token, cookies."""
+    lines = [f"# {credentials.site} - chatgpt-browser; contains secrets (keep it 0600)"]
+    headers = {"User-Agent": credentials.user_agent, **dict(credentials.headers)}
+    if credentials.access_token:
+        headers["Authorization"] = f"Bearer {credentials.access_token}"
+    lines += [f"header = {_curl_quote(f'{name}: {value}')}" for name, value in headers.items()]
+    lines.append(f"cookie = {_curl_quote('; '.join(f'{n}={v}' for n, v, _ in cookies))}")
+    return "\n".join(lines)
+
+
+def format_bundle(credentials: Credentials, fmt: str, settings: Settings) -> str:
+    """The bundle in a cron-friendly format (contains secrets: for the caller only)."""
+    site = settings.site()
+    if fmt == "json":
+        return _json(credentials)
     if fmt == "env":
         values = {
             "CHATGPT_CLEARANCE_TOKEN": credentials.clearance_token,
@@ -74,6 +140,10 @@ def format_bundle(credentials: Credentials, fmt: str, settings: Settings) -> str
         cookies.insert(
             0, (site.clearance_cookie, credentials.clearance_token, credentials.clearance_expires_at)
         )
+    if fmt == "storage-state":
+        return _storage_state(cookies, settings)
+    if fmt == "curl":
+        return _curl(credentials, cookies)
     if fmt == "cookie-header":
         return "; ".join(f"{name}={value}" for name, value, _ in cookies)
     if fmt == "netscape":
@@ -108,4 +178,4 @@ def status_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
-__all__ = ["FORMATS", "format_bundle", "status_table", "ttl_text"]
+__all__ = ["FORMATS", "browser_major", "format_bundle", "status_table", "ttl_text"]

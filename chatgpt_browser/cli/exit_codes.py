@@ -1,0 +1,88 @@
+"""Exit codes of the `chatgpt-browser` CLI and the one mapping from errors to them.
+
+The library raises typed errors and knows nothing of processes; the CLI turns an
+error into a status here. The most specific class wins: the mapping is looked up
+along the exception's MRO, so `BlockedError` (6) beats its base `ChallengeError` (5).
+Classes are named, not imported, so a class another part of the package adds later
+(or renames with a deprecated alias) maps as soon as it exists.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from .. import errors
+
+
+class ExitStatus(enum.IntEnum):
+    """Process exit codes (documented in docs/settings.md and `--help`)."""
+
+    OK = 0
+    ERROR = 1
+    BAD_CONFIG = 2
+    AUTH_FAILED = 3
+    HUMAN_NEEDED = 4
+    CHALLENGE_NOT_CLEARED = 5
+    BLOCKED = 6
+    RATE_LIMITED = 7
+    NETWORK = 8
+    BROWSER = 9
+    STORE = 10
+    LOCK_TIMEOUT = 11
+    SECURITY = 12
+    FLAGGED = 13
+    CHECK_FAILED = 14
+    NOT_THE_SITE = 15
+    MESSAGE_MAYBE_SENT = 16
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+# Error class name -> status. Names that do not exist (yet) in errors.py are ignored.
+_BY_NAME: dict[str, ExitStatus] = {
+    "ChatGPTBrowserError": ExitStatus.ERROR,
+    "ConfigError": ExitStatus.BAD_CONFIG,
+    "InputError": ExitStatus.BAD_CONFIG,
+    "BrowserError": ExitStatus.BROWSER,
+    "ChallengeError": ExitStatus.CHALLENGE_NOT_CLEARED,
+    "BlockedError": ExitStatus.BLOCKED,
+    "AuthError": ExitStatus.AUTH_FAILED,
+    "HumanNeededError": ExitStatus.HUMAN_NEEDED,
+    "StoreError": ExitStatus.STORE,
+    "LockTimeoutError": ExitStatus.LOCK_TIMEOUT,
+    "SecurityError": ExitStatus.SECURITY,
+    "NotTheSiteError": ExitStatus.NOT_THE_SITE,
+    "ChatGPTError": ExitStatus.NETWORK,
+    "AuthenticationError": ExitStatus.AUTH_FAILED,
+    "ChallengeRequiredError": ExitStatus.CHALLENGE_NOT_CLEARED,
+    "RateLimitError": ExitStatus.RATE_LIMITED,
+    # The site refused the request itself (too long, bad conversation id): retrying
+    # cannot help, so it is bad input, never "network" (retry wrappers loop on 8).
+    "InvalidRequestError": ExitStatus.BAD_CONFIG,
+    "MessageTooLongError": ExitStatus.BAD_CONFIG,
+    "ConversationNotFoundError": ExitStatus.BAD_CONFIG,
+    "MessageMaybeSentError": ExitStatus.MESSAGE_MAYBE_SENT,
+}
+
+EXIT_CODES: dict[type[BaseException], ExitStatus] = {
+    cls: status
+    for name, status in _BY_NAME.items()
+    if isinstance(cls := getattr(errors, name, None), type) and issubclass(cls, BaseException)
+}
+
+
+def exit_status_for(exc: BaseException) -> ExitStatus:
+    """The status of a failure: the entry of the most specific class in its MRO."""
+    for cls in type(exc).__mro__:
+        status = EXIT_CODES.get(cls)
+        if status is not None:
+            return status
+    return ExitStatus.ERROR
+
+
+def table() -> str:
+    """`0 ok, 1 error, ...` for `--help`."""
+    return ", ".join(f"{s.value} {s.name.lower()}" for s in ExitStatus)
+
+
+__all__ = ["EXIT_CODES", "ExitStatus", "exit_status_for", "table"]
