@@ -51,18 +51,26 @@ UNTIL_EVERY = 0.05
 POLL_WAIT = tenacity.wait_exponential(multiplier=_POLL_MIN, exp_base=1.25, min=_POLL_MIN, max=_POLL_MAX)
 
 
-class _Until:
-    """`until()` checked at most every UNTIL_EVERY seconds (it reads the store)."""
+#: Redis waiters sleep on the lock's pub/sub channel: the holder's release wakes them at
+#: once, and this slow poll only covers a holder that died without publishing (its key
+#: then expires). Fast polling from 19 processes cost the harvest its CPU: a 20-job
+#: storm took 2.4x one harvest with 5-25 ms polls, see docs/reliability.md.
+REDIS_WAIT = tenacity.wait_fixed(0.25)
 
-    def __init__(self, until: Callable[[], bool] | None) -> None:
+
+class _Until:
+    """`until()` checked at most every `every` seconds (it reads the store)."""
+
+    def __init__(self, until: Callable[[], bool] | None, every: float) -> None:
         self.until = until
-        self.next_check = time.monotonic() + UNTIL_EVERY
+        self.every = every
+        self.next_check = time.monotonic() + every
         self.met = False
 
     def __call__(self) -> bool:
         if self.until is None or time.monotonic() < self.next_check:
             return False
-        self.next_check = time.monotonic() + UNTIL_EVERY
+        self.next_check = time.monotonic() + self.every
         self.met = bool(self.until())
         return self.met
 
@@ -72,14 +80,16 @@ def poll(
     timeout: float,
     *,
     until: Callable[[], bool] | None = None,
+    until_every: float = UNTIL_EVERY,
+    wait: tenacity.wait.wait_base = POLL_WAIT,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Call `attempt` until it succeeds ("acquired"), `until()` holds ("until"), or
-    `timeout` seconds pass ("timeout")."""
-    check = _Until(until)
+    `timeout` seconds pass ("timeout"). `sleep` may return early (a wake-up)."""
+    check = _Until(until, until_every)
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_result(lambda done: not done),
-        wait=POLL_WAIT,
+        wait=wait,
         stop=tenacity.stop_after_delay(max(timeout, 0.0)),
         sleep=sleep,
         retry_error_callback=lambda state: False,
@@ -203,6 +213,8 @@ class RedisLock:
         self.timeout = timeout
         self.ttl = ttl
         self._lock: Any = None
+        #: Released-lock notifications (PUBLISH on release; waiters SUBSCRIBE).
+        self.channel = f"{name}:released"
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
 
@@ -220,7 +232,20 @@ class RedisLock:
         # thread_local=False: the watchdog thread extends the lock its owner took.
         lock = self.client.lock(self.name, timeout=self.ttl, blocking=False, thread_local=False)
         try:
-            outcome = poll(lambda: bool(lock.acquire(blocking=False)), self.timeout, until=until)
+            # Subscribed before the first attempt: a release in between still wakes us.
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(self.channel)
+            try:
+                outcome = poll(
+                    lambda: bool(lock.acquire(blocking=False)),
+                    self.timeout,
+                    until=until,
+                    until_every=0.0,
+                    wait=REDIS_WAIT,
+                    sleep=lambda seconds: pubsub.get_message(timeout=seconds),
+                )
+            finally:
+                pubsub.close()
         except RedisError as exc:
             raise StoreError(f"cannot take Redis lock {self.name}: {exc}") from exc
         if outcome == "until":
@@ -257,6 +282,10 @@ class RedisLock:
             lock.release()
         except RedisError as exc:  # expired meanwhile: nothing left to release
             log.warning("Redis lock %s was gone at release: %s", self.name, exc)
+        try:
+            self.client.publish(self.channel, b"released")
+        except RedisError as exc:  # the waiters' slow poll still finds the lock free
+            log.debug("could not announce the release of %s: %s", self.name, exc)
 
 
 __all__ = ["FileLock", "Lock", "RedisLock"]
