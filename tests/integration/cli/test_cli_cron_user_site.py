@@ -68,7 +68,8 @@ def test_invalid_requests_are_exit_2_not_network(account: Account) -> None:
 def test_ask_from_stdin_drops_the_final_newline(account: Account) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "chatgpt_browser", "ask", "-q", "-", *account.args()],
-        input="hi there\n", capture_output=True, text=True, timeout=120, env=cli_env(account.home, **account.pw),
+        input="hi there\n", capture_output=True, text=True, timeout=120,
+        env=cli_env(account.home, **account.pw),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith('You said: "hi there" ')
