@@ -9,15 +9,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConfigError
 from .exit_codes import ExitStatus
 from .formats import format_bundle, status_table, ttl_text
 from .wiring import manager_for, progress_for, settings_from
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..config import Settings
 
 
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -106,7 +103,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     settings = settings_from(args, resolve_site=False)
     store = open_store(settings)
-    rows = [row for row in status_rows(settings, store=store) if _wanted(row, settings)]
+    rows = [row for row in status_rows(settings, store=store) if _wanted(row, args.url, args.email)]
     problems = check_rows(rows, settings.min_ttl) if args.check else []
     if args.json or args.format == "json":
         data: dict[str, Any] = {"store": store.location(), "accounts": rows}
@@ -124,13 +121,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def _wanted(row: dict[str, Any], settings: Settings) -> bool:
-    """`status --url/--email` (flag, env or TOML) narrow the listing; unreadable rows stay."""
+def _wanted(row: dict[str, Any], url: str | None, email: str | None) -> bool:
+    """`status --url/--email` narrow the listing (flags only: the configured account must
+    not hide the others from monitoring); unreadable rows always stay."""
     if "error" in row:
         return True
-    if settings.email and row.get("account") != settings.email:
+    if email and row.get("account") != email:
         return False
-    return settings.url_source == "default" or row.get("site") == settings.url
+    return not url or row.get("site") == url.rstrip("/")
 
 
 def cmd_logout(args: argparse.Namespace) -> int:

@@ -101,8 +101,8 @@ def _account(p: Parser) -> None:
 
 def _filter(p: Parser) -> None:
     g = p.add_argument_group("which records")
-    g.add_argument("--url", help=h("only records of this site", "CHATGPT_BROWSER_URL", "all"))
-    g.add_argument("--email", help=h("only records of this account", "CHATGPT_BROWSER_EMAIL", "all"))
+    g.add_argument("--url", help="only records of this site (default: all)")
+    g.add_argument("--email", help="only records of this account (default: all)")
 
 
 def _browser(p: Parser) -> None:
