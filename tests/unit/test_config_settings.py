@@ -102,3 +102,52 @@ def test_env_booleans_and_store(tmp_path: Path) -> None:
     assert settings.headless is False and settings.store == "redis"
     assert settings.redis_url == "redis://127.0.0.1:1/0"
     assert settings.resolved_state_dir() == tmp_path
+
+
+def test_toml_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_bytes(b'email = "\xff"\n')
+    with pytest.raises(ConfigError, match="not valid UTF-8"):
+        load_settings(config_file=config, environ={})
+
+
+@pytest.mark.parametrize("min_ttl", [1800, 3600, -1])
+def test_min_ttl_a_renewal_cannot_give_is_refused(tmp_path: Path, min_ttl: float) -> None:
+    with pytest.raises(ConfigError, match="min_ttl"):
+        load_settings({"min_ttl": min_ttl}, config_file=write(tmp_path / "c.toml", ""), environ={})
+
+
+@pytest.mark.parametrize("proxy", ["not a url", "h:notaport", "ftp://h:21", "http://h:3128/path"])
+def test_bad_proxies_are_refused_up_front(proxy: str) -> None:
+    with pytest.raises(ConfigError, match="proxy") as caught:
+        load_settings({"proxy": proxy}, environ={})
+    assert "secret" not in str(caught.value)
+
+
+def test_proxy_password_never_in_the_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"proxy": "http://user:secret@bad host:1"}, environ={})
+    assert "secret" not in str(caught.value)
+
+
+def test_missing_ca_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="CA file"):
+        load_settings({"ca_file": str(tmp_path / "none.pem")}, environ={})
+
+
+def test_url_source_records_where_the_url_came_from(tmp_path: Path) -> None:
+    toml = write(tmp_path / "c.toml", 'url = "http://127.0.0.1:1"\n')
+    assert load_settings(environ={}, config_file=write(tmp_path / "e.toml", "")).url_source == "default"
+    assert load_settings(config_file=toml, environ={}).url_source == "file"
+    env = {"CHATGPT_BROWSER_URL": "http://127.0.0.1:2"}
+    assert load_settings(config_file=toml, environ=env).url_source == "env"
+    assert load_settings({"url": "http://127.0.0.1:3"}, config_file=toml, environ=env).url_source == "flag"
+
+
+def test_environment_network_honours_no_proxy() -> None:
+    from chatgpt_browser.config import environment_network
+
+    env = {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "internal.example", "REQUESTS_CA_BUNDLE": "/ca.pem"}
+    assert environment_network("https://chat.example.com", env) == ("http://p:3128", "/ca.pem")
+    assert environment_network("https://x.internal.example", env) == (None, "/ca.pem")
+    assert environment_network("http://a.example", {}) == (None, None)
