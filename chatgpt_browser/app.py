@@ -174,8 +174,9 @@ def build_harvester(
         totp_secret = usable_totp_secret(settings.totp_secret)  # before any browser starts
         # The provider (the CLI's) knows the precedence of flags, settings and prompt.
         secret = password() if password is not None else settings.resolved_password()
-        if secret is None and (force_login or _profile_is_empty(profile_dir)):
+        if secret is None and not interactive and (force_login or _profile_is_empty(profile_dir)):
             # Nothing to re-clear and nothing to log in with: no browser for nothing.
+            # (With --headed a person at the window may log in by hand.)
             raise (ConfigError if force_login else HumanNeededError)(_no_password(settings))
         from .browser.harvest import harvest  # lazy: loads Playwright
 
