@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .settings_checks import check_settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -357,48 +357,8 @@ def load_settings(
     if parts.path.strip("/") or parts.query or parts.fragment:
         # e.g. ".../chat" pasted from the browser: every API path would land under it and 404.
         raise ConfigError(f"site URL must be the site's root, http(s)://host[:port], got {settings.url!r}")
-    _check_inputs(settings)
+    check_settings(settings)
     return settings
-
-
-# A host name or address as a proxy may carry it: no spaces, no stray punctuation.
-_HOST = re.compile(r"^[A-Za-z0-9._~%-]+$|^\[[0-9A-Fa-f:.]+\]$")
-
-
-def _check_inputs(settings: Settings) -> None:
-    """Fail up front (exit 2) on settings that would otherwise fail late or silently."""
-    lifetime = settings.site().clearance_ttl
-    if settings.min_ttl >= lifetime:
-        # A renewal yields a clearance of this lifetime: asking for more would open a
-        # browser on every run and still not get it.
-        raise ConfigError(
-            f"min_ttl {settings.min_ttl:g}s is not below the clearance lifetime of {lifetime:g}s "
-            "that a renewal can give; use a smaller --min-ttl"
-        )
-    if settings.min_ttl < 0:
-        raise ConfigError(f"min_ttl must be >= 0 seconds, got {settings.min_ttl:g}")
-    if settings.ca_file and not Path(settings.ca_file).expanduser().is_file():
-        raise ConfigError(f"CA file {settings.ca_file} does not exist or is not a file")
-    if settings.proxy:
-        _check_proxy(settings.proxy)
-
-
-def _check_proxy(proxy: str) -> None:
-    shown = proxy.split("@")[-1]  # never echo the user:password part
-    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    host = parts.netloc.rpartition("@")[2].rsplit(":", 1)[0] if port else parts.netloc.rpartition("@")[2]
-    if (
-        parts.scheme not in ("http", "https", "socks5")
-        or not parts.hostname
-        or not _HOST.match(host)
-        or port == -1
-        or parts.path.strip("/")
-    ):
-        raise ConfigError(f"proxy must be scheme://[user:password@]host:port, got {shown!r}")
 
 
 __all__ = [

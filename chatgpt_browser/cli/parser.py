@@ -201,6 +201,21 @@ def build_parser(handlers: dict[str, Command]) -> Parser:
         sub.set_defaults(handler=handlers[name])
         return sub
 
+    _account_commands(add, renewing)
+    _site_commands(add, renewing)
+    _tool_commands(add)
+    emulator = commands.add_parser(
+        "emulator", help="run the local site emulator", add_help=False, prefix_chars="\0"
+    )
+    emulator.add_argument("emulator_args", nargs=argparse.REMAINDER)
+    emulator.set_defaults(handler=handlers["emulator"])
+    return parser
+
+
+Add = Callable[..., Parser]
+
+
+def _account_commands(add: Add, renewing: Parser) -> None:
     login = add(
         "login",
         "log in and store the bundle",
@@ -249,6 +264,17 @@ def build_parser(handlers: dict[str, Command]) -> Parser:
     status.add_argument(
         "--format", choices=("table", "json"), default="table", help="output (default: table)"
     )
+    logout = add(
+        "logout", "forget the account's stored bundle and browser profile", _parent(_store, _account)
+    )
+    logout.add_argument(
+        "--profile-dir",
+        metavar="DIR",
+        help=h("browser profile folder", "CHATGPT_BROWSER_PROFILE_DIR", "<state dir>/profiles/<account>"),
+    )
+
+
+def _site_commands(add: Add, renewing: Parser) -> None:
     ask = add("ask", "send a message and stream the answer", renewing)
     ask.add_argument("prompt", help="the message ('-' reads standard input; its final newline is dropped)")
     ask.add_argument("--conversation", metavar="ID", help="continue this conversation")
@@ -258,14 +284,9 @@ def build_parser(handlers: dict[str, Command]) -> Parser:
     moderate.add_argument(
         "--no-fail-on-flag", action="store_true", help="exit 0 even when the text is flagged"
     )
-    logout = add(
-        "logout", "forget the account's stored bundle and browser profile", _parent(_store, _account)
-    )
-    logout.add_argument(
-        "--profile-dir",
-        metavar="DIR",
-        help=h("browser profile folder", "CHATGPT_BROWSER_PROFILE_DIR", "<state dir>/profiles/<account>"),
-    )
+
+
+def _tool_commands(add: Add) -> None:
     demo = add(
         "demo",
         "run the end-to-end demo on the embedded emulator",
@@ -287,12 +308,6 @@ def build_parser(handlers: dict[str, Command]) -> Parser:
         "zsh one as _chatgpt-browser in a folder of $fpath.",
     )
     completion.add_argument("shell", choices=("bash", "zsh"))
-    emulator = commands.add_parser(
-        "emulator", help="run the local site emulator", add_help=False, prefix_chars="\0"
-    )
-    emulator.add_argument("emulator_args", nargs=argparse.REMAINDER)
-    emulator.set_defaults(handler=handlers["emulator"])
-    return parser
 
 
 __all__ = ["Command", "Parser", "build_parser"]

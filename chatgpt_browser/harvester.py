@@ -1,0 +1,168 @@
+"""The harvest callable the session manager is handed: checks, artefacts folder, and the
+call into `browser.harvest` (Playwright is imported only when a harvest runs).
+
+Before any browser starts: the TOTP secret is checked, and a login that needs a password
+nobody gave fails at once (exit 4; exit 2 for `login --force`) instead of launching a
+browser that can only fail. Newer harvest keywords (`on_stage`, `force_login`) are passed
+only when `harvest()` accepts them, so this works with either side of a merge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .browser import inputs
+from .config import Settings
+from .credentials import Credentials
+from .errors import ConfigError, HumanNeededError
+from .session.manager import Harvester
+
+log = logging.getLogger(__name__)
+
+PasswordProvider = Callable[[], str | None]
+usable_totp_secret = inputs.usable_totp_secret
+
+
+# Failure folders are named <yyyymmdd-hhmmss>-<ErrorClass>[-n] by the harvest.
+_ARTIFACT_NAME = re.compile(r"^\d{8}-\d{6}-\w+(-\d+)?$")
+KEEP_ARTIFACTS = 20
+
+
+def prepare_artifacts_dir(root: Path, keep: int = KEEP_ARTIFACTS) -> Path:
+    """The private folder for failure screenshots/HTML, pruned to the newest `keep - 1`
+    so the next failure makes `keep`: a cron job failing for days must not fill the disk."""
+    try:
+        _ensure_private(root)
+        ours = sorted(p for p in root.iterdir() if p.is_dir() and _ARTIFACT_NAME.match(p.name))
+        for old in ours[: max(0, len(ours) - (keep - 1))]:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:  # artifacts are a debugging aid: never fail a harvest for them
+        log.debug("could not prepare the artifacts folder %s: %s", root, exc)
+    return root
+
+
+def _ensure_private(folder: Path) -> None:
+    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the state folder, if new
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+
+
+def _profile_is_empty(profile_dir: Path | None) -> bool:
+    if profile_dir is None:
+        return False  # a remote browser (--cdp-url): its profile is not ours to inspect
+    try:
+        return not any(profile_dir.iterdir())
+    except OSError:
+        return True
+
+
+def _no_password(settings: Settings) -> str:
+    return (
+        f"a login is needed for {settings.email} and no password is available: pass "
+        "--password-env NAME, --password-file FILE or --password-stdin, or set "
+        "CHATGPT_BROWSER_PASSWORD (or password_env in the config file)"
+    )
+
+
+def _supported(func: Callable[..., Any], **options: Any) -> dict[str, Any]:
+    """The options `func` accepts: newer harvest keywords light up once they exist."""
+    params = inspect.signature(func).parameters
+    return {name: value for name, value in options.items() if name in params}
+
+
+def build_harvester(
+    settings: Settings,
+    *,
+    password: PasswordProvider | None = None,
+    interactive: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+    force_login: bool = False,
+    login_if_password: bool = False,
+) -> Harvester:
+    """A harvest callable for the manager: a re-clear with the profile, or a full login.
+
+    `login_if_password`: a full login whenever a password is available, even when the
+    profile holds a session, so a wrong password fails (`login`). `force_login`: the
+    same, and a missing password is a configuration error (`login --force`).
+    """
+
+    def harvester(
+        *,
+        profile_dir: Path | None,
+        reason: str,
+        stale: Credentials | None,
+        on_stage: Callable[[str], None] | None = on_stage,
+    ) -> Credentials:
+        artifacts = prepare_artifacts_dir(settings.resolved_state_dir() / "artifacts")
+        totp_secret = usable_totp_secret(settings.totp_secret)  # before any browser starts
+        # The provider (the CLI's) knows the precedence of flags, settings and prompt.
+        secret = password() if password is not None else settings.resolved_password()
+        if secret is None and not interactive and (force_login or _profile_is_empty(profile_dir)):
+            # Nothing to re-clear and nothing to log in with: no browser for nothing.
+            # (With --headed a person at the window may log in by hand.)
+            raise (ConfigError if force_login else HumanNeededError)(_no_password(settings))
+        from .browser.harvest import harvest  # lazy: loads Playwright
+
+        if profile_dir is not None:
+            profile_dir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        log.info("browser harvest for %s (%s)", settings.email, reason)
+        full_login = (force_login or login_if_password) and secret is not None
+        extra = _supported(harvest, on_stage=on_stage, force_login=full_login)
+        options = {
+            "email": settings.email, "password": secret, "totp_secret": totp_secret,
+            "interactive": interactive, "artifacts_dir": artifacts, **extra,
+        }  # fmt: skip
+        if full_login and "force_login" not in extra and not _profile_is_empty(profile_dir):
+            # This harvest cannot be told to log in: an empty profile makes it.
+            with _fresh_profile(profile_dir):
+                return _call(harvest, settings, profile_dir, options)
+        return _call(harvest, settings, profile_dir, options)
+
+    return harvester
+
+
+def _call(
+    harvest: Callable[..., Credentials], settings: Settings, profile_dir: Path | None, options: dict[str, Any]
+) -> Credentials:
+    return harvest(
+        settings.url,
+        profile_dir=profile_dir,
+        executable=settings.executable,
+        headless=settings.headless,
+        proxy=settings.proxy,
+        cdp_url=settings.cdp_url,
+        timeout=settings.timeouts.harvest,
+        challenge_timeout=settings.timeouts.challenge,
+        timeouts=settings.timeouts,
+        ca_file=settings.ca_file,
+        **options,
+    )
+
+
+@contextlib.contextmanager
+def _fresh_profile(profile_dir: Path | None) -> Iterator[None]:
+    """Run with an empty profile at `profile_dir`; keep the new one on success, put the
+    old one back on failure (a wrong password must not cost the saved session)."""
+    assert profile_dir is not None
+    aside = profile_dir.with_name(profile_dir.name + ".before-login")
+    shutil.rmtree(aside, ignore_errors=True)
+    os.replace(profile_dir, aside)
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(profile_dir, ignore_errors=True)
+        os.replace(aside, profile_dir)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+__all__ = ["KEEP_ARTIFACTS", "PasswordProvider", "build_harvester", "prepare_artifacts_dir"]
