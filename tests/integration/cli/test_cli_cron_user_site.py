@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -150,3 +151,15 @@ def test_sigterm_during_a_harvest_is_143_quietly(tmp_path: Path) -> None:
     assert "Future exception" not in err and "Traceback" not in err
     with pytest.raises(ProcessLookupError):  # nothing of its process group is left
         os.killpg(proc.pid, 0)
+
+
+# 15 ------------------------------------------------------------------------------
+def test_environment_proxy_is_ignored_unless_trust_env(account: Account) -> None:
+    with socket.socket() as closed:  # bound, never listening: a proxy that refuses
+        closed.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        env = {"HTTP_PROXY": proxy, "http_proxy": proxy, "NO_PROXY": "", "no_proxy": ""}
+        ignored = account.run("ask", "-q", "hello", **env)
+        assert ignored.returncode == 0, ignored.stderr
+        trusted = account.run("ask", "-q", "--trust-env", "hello", **env)
+    assert trusted.returncode == ExitStatus.NETWORK, trusted.stderr
