@@ -1,5 +1,5 @@
 """The composition root: wires settings, the browser harvest, the HTTP client and the
-session manager together. Only this module and `cli.py` import from several of
+session manager together. Only this module and the `cli` package import from several of
 `browser/`, `client/` and `session/`; each of those depends on the core alone.
 
 Library users:

@@ -105,10 +105,19 @@ def test_lock_excludes_and_times_out(store: RedisStore) -> None:
 
 
 def test_watchdog_keeps_a_long_holder(store: RedisStore) -> None:
-    # lock_ttl is 1 s: holding it for 2.5 s only works because the watchdog extends it.
+    # lock_ttl is 1 s: the key outlives it only because the watchdog extends it. Wait
+    # until its remaining TTL has been pushed back up three times (no fixed sleep).
+    name = f"{store.namespace}:lock:k"
     with store.lock("k", timeout=1):
-        time.sleep(2.5)
-        assert store.client.exists(f"{store.namespace}:lock:k")
+        started, extensions, last = time.monotonic(), 0, store.client.pttl(name)
+        while extensions < 3:
+            assert time.monotonic() - started < 15, "the watchdog never extended the lock"
+            now = store.client.pttl(name)
+            assert now > 0, "the lock expired while held"
+            extensions += now > last
+            last = now
+            time.sleep(0.02)  # a poll interval, not a wait for the outcome
+        assert time.monotonic() - started > 0.9  # it lived past its own 1 s TTL
         with pytest.raises(LockTimeoutError), store.lock("k", timeout=0.2):
             pass
 
