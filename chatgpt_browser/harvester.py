@@ -10,11 +10,13 @@ only when `harvest()` accepts them, so this works with either side of a merge.
 from __future__ import annotations
 
 import contextlib
+import errno
 import inspect
 import logging
 import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -52,8 +54,11 @@ def prepare_artifacts_dir(root: Path, keep: int = KEEP_ARTIFACTS) -> Path:
 def _ensure_private(folder: Path) -> None:
     folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the state folder, if new
     folder.mkdir(mode=0o700, exist_ok=True)
-    if folder.stat().st_mode & 0o077:
-        folder.chmod(0o700)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode):  # a symlink or a file: not ours to change
+        raise NotADirectoryError(errno.ENOTDIR, "not a plain folder", str(folder))
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        os.chmod(folder, stat.S_IMODE(info.st_mode) & 0o700, follow_symlinks=False)
 
 
 def _profile_is_empty(profile_dir: Path | None) -> bool:
