@@ -4,7 +4,6 @@ port nothing listens on): each test runs the real `python -m chatgpt_browser`.""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
