@@ -318,7 +318,7 @@ def _common() -> _Parser:
     site.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     site.add_argument("--password", action=_RefusePassword, help=argparse.SUPPRESS)
     site.add_argument("--state-dir", metavar="DIR", help="where the file store and browser profiles live")
-    site.add_argument("--store", choices=("file", "redis"), help="credential store")
+    site.add_argument("--store", metavar="file|redis|URL", help="credential store, or a serve URL http(s)://host:8191")
     site.add_argument("--redis-url", metavar="URL", help="Redis URL for --store redis")
     site.add_argument("--cdp-url", metavar="URL", help="harvest in a remote Chromium over CDP")
     site.add_argument("--executable", metavar="PATH", help="Chromium executable")
@@ -381,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("emulator_args", nargs=argparse.REMAINDER)
     emulator.set_defaults(handler=_cmd_emulator)
+    from .serve.cli import add_parser as add_serve  # serve's flags live with serve
+
+    add_serve(commands, common)
     return parser
 
 
