@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serve_helpers import Serve, serve_args, serve_env
+from serve_helpers import Recorder, Serve, serve_args, serve_env
 
 from chatgpt_browser.emulator.process import Emulator
 
@@ -22,7 +22,9 @@ def start_serve(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
         index = len(started)
         state = state or tmp_path / f"state{index}"
         environment = env if env is not None else serve_env(emu, tmp_path, **extra_env)
-        proc = Serve(serve_args(emu, state, executable, *flags), env=environment, log=tmp_path / f"serve{index}.log")
+        proc = Serve(
+            serve_args(emu, state, executable, *flags), env=environment, log=tmp_path / f"serve{index}.log"
+        )
         started.append(proc)
         return proc.wait_ready() if ready else proc
 
@@ -31,3 +33,12 @@ def start_serve(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
     finally:
         for proc in started:
             proc.terminate()
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    server = Recorder()
+    try:
+        yield server
+    finally:
+        server.close()

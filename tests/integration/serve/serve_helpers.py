@@ -104,3 +104,60 @@ def wait_until(predicate: Any, timeout: float, what: str) -> None:
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+class Recorder:
+    """A loopback HTTP server that records what reaches it: GET answers a small page,
+    `/redirect?to=URL` answers 302 to URL, POST echoes its form body."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        seen: list[dict[str, str]] = []
+        self.seen = seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self, body: str = "") -> None:
+                seen.append({"method": self.command, "path": self.path, "body": body,
+                             "cookie": self.headers.get("Cookie", ""),
+                             "content-type": self.headers.get("Content-Type", "")})  # fmt: skip
+
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                self._record()
+                target = parse_qs(urlsplit(self.path).query).get("to")
+                if urlsplit(self.path).path == "/redirect" and target:
+                    self.send_response(302)
+                    self.send_header("Location", target[0])
+                    self.end_headers()
+                    return
+                self._page(b"<html><body>recorded</body></html>")
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length).decode()
+                self._record(body)
+                self._page(f"<html><body><pre id='echo'>{body}</pre></body></html>".encode())
+
+            def _page(self, data: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Set-Cookie", "recorder=1; Path=/")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(10)

@@ -21,7 +21,9 @@ def test_credentials_are_harvested_once_then_served_from_the_store(
     assert first.status_code == 200, first.text
     assert first.headers["Cache-Control"] == "no-store"
     bundle = first.json()
-    assert bundle["account"] == emulator.account.email and bundle["session_token"] and bundle["clearance_token"]
+    assert (
+        bundle["account"] == emulator.account.email and bundle["session_token"] and bundle["clearance_token"]
+    )
     assert counting_chromium.launches == 1
     again = serve.get("/v1/credentials", params={"account": emulator.account.email}).json()
     assert again["session_token"] == bundle["session_token"]
@@ -73,7 +75,10 @@ def test_forced_renewal_and_logout(
     gone = serve.get("/v1/status").json()["accounts"][0]["last_renewal"]
     assert gone["reason"] == "forced"
     deleted = requests_delete(serve, emulator.account.email)
-    assert deleted == {"account": emulator.account.email, "removed": ["stored credentials", "browser profile"]}
+    assert deleted == {
+        "account": emulator.account.email,
+        "removed": ["stored credentials", "browser profile"],
+    }
     assert serve.get("/v1/status").json()["accounts"][0]["credentials"] is None
 
 
