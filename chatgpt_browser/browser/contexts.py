@@ -173,7 +173,7 @@ class WarmBrowser:
             self._browser = self._playwright.chromium.launch(
                 executable_path=path,
                 headless=headless,
-                args=[*launch_args(), self.marker],
+                args=[*launch_args(), "--disable-site-isolation-trials", self.marker],
                 ignore_default_args=list(stealth.STEALTH_IGNORED_DEFAULT_ARGS),
                 timeout=timeout * 1000,
                 handle_sigint=False,
@@ -201,8 +201,9 @@ class WarmBrowser:
         context = self._browser.new_context(
             user_agent=self.user_agent, proxy=proxy_settings(proxy), ignore_https_errors=ignore_https_errors
         )
-        context.route("**/*", self._guard)
-        entry = Context(context, context.new_page())
+        page = context.new_page()
+        self._guard(context, page)
+        entry = Context(context, page)
         self.contexts[name] = entry
         return entry
 
@@ -214,13 +215,26 @@ class WarmBrowser:
             entry.context.close()
         return True
 
-    def _guard(self, route: Any) -> None:
-        """Only allowed hosts get a request; the rest never leaves the browser."""
-        if self.host_allowed(route.request.url):
-            route.continue_()
-        else:
-            log.info("blocked a browser request to a host outside the allow-list")
-            route.abort("blockedbyclient")
+    def _guard(self, context: Any, page: Any) -> None:
+        """Only allowed hosts get a request; the rest never leaves the browser.
+
+        CDP's Fetch domain, not Playwright's `route()`: a route sees only the first
+        request of a redirect chain, while Fetch pauses every hop, so a redirect to a
+        foreign host is stopped before it is sent. (Cross-site frames stay in the page's
+        process, `--disable-site-isolation-trials`, so Fetch sees their requests too.)
+        """
+        cdp = context.new_cdp_session(page)
+
+        def paused(event: dict[str, Any]) -> None:
+            request_id = event["requestId"]
+            if self.host_allowed(event["request"]["url"]):
+                cdp.send("Fetch.continueRequest", {"requestId": request_id})
+            else:
+                log.info("blocked a browser request to a host outside the allow-list")
+                cdp.send("Fetch.failRequest", {"requestId": request_id, "errorReason": "BlockedByClient"})
+
+        cdp.on("Fetch.requestPaused", paused)
+        cdp.send("Fetch.enable", {"patterns": [{"urlPattern": "*", "requestStage": "Request"}]})
 
 
 __all__ = ["Context", "WarmBrowser", "marked_processes"]

@@ -124,7 +124,7 @@ class Recorder:
                              "cookie": self.headers.get("Cookie", ""),
                              "content-type": self.headers.get("Content-Type", "")})  # fmt: skip
 
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 self._record()
                 target = parse_qs(urlsplit(self.path).query).get("to")
                 if urlsplit(self.path).path == "/redirect" and target:
@@ -134,7 +134,7 @@ class Recorder:
                     return
                 self._page(b"<html><body>recorded</body></html>")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length).decode()
                 self._record(body)
