@@ -218,6 +218,11 @@ class AccountBook:
                 "account %s quarantined after %d failures", fingerprint(account.spec.email), account.failures
             )
 
+    async def update(self, account: Account, credentials: Credentials) -> None:
+        """Store a bundle a worker refreshed (the manager keeps a newer clearance)."""
+        account.cached = None
+        await self.loop.run_in_executor(self.executor, account.manager.update, credentials)
+
     async def forget(self, account: Account) -> list[str]:
         account.cached = None
         async with account.lock:

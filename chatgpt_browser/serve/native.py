@@ -16,7 +16,9 @@ from aiohttp import web
 
 from ..cli_formats import FORMATS, format_bundle
 from ..credentials import Credentials, fingerprint
+from ..errors import StoreError
 from .accounts import Account, AccountBook
+from .remote import bundle_from
 from .state import BadRequestError, read_json, service
 
 routes = web.RouteTableDef()
@@ -86,6 +88,25 @@ async def renew_credentials(request: web.Request) -> web.Response:
     fmt = _format(_text(body, "format", required=False) or request.query.get("format"))
     credentials = await svc.book.renew(account, reason.lower(), stale, svc.deadline())
     return bundle_response(credentials, fmt, account)
+
+
+@routes.put("/v1/credentials")
+async def put_credentials(request: web.Request) -> web.Response:
+    """A worker's own refresh of the bundle (rotated session cookie, new access token)."""
+    svc = service(request)
+    body = await read_json(request, svc.options.body_limit)
+    account = svc.book.find(request.query.get("account"))
+    _note_account(request, account)
+    try:
+        credentials = bundle_from(body.get("credentials"), source="refresh")
+    except StoreError as exc:
+        raise BadRequestError(f"'credentials' is not a bundle: {exc}") from None
+    if credentials.site != account.settings.site().base_url or (credentials.account or "").lower() != (
+        account.spec.email.lower()
+    ):
+        raise BadRequestError("the bundle belongs to another site or account")
+    await svc.book.update(account, credentials)
+    return web.json_response({"account": account.spec.email, "stored": True})
 
 
 @routes.delete("/v1/credentials")

@@ -111,7 +111,12 @@ class ServiceStore:
     read = load
 
     def save(self, key: str, credentials: Credentials) -> None:
-        """Nothing to do: the service stored the bundle when it renewed it."""
+        """Hand a bundle the worker refreshed itself (a rotated session cookie, a new
+        access token) to the service, so the next worker starts from it."""
+        if credentials.source == "serve":
+            return  # what the service handed out: it has it already
+        body = {"credentials": bundle_fields(credentials)}
+        self._call("PUT", "/v1/credentials", params=self._params(), json=body)
 
     def delete(self, key: str) -> bool:
         data = self._call("DELETE", "/v1/credentials", params=self._params())
@@ -152,13 +157,25 @@ class ServiceRenewer:
         return self.store.renew(reason, stale)
 
 
-def _credentials(data: Any) -> Credentials:
+_FIELDS = ("site", "account", "user_agent", "session_token", "clearance_token", "access_token",
+           "clearance_expires_at", "session_expires_at", "access_token_expires_at", "headers")  # fmt: skip
+
+
+def bundle_fields(credentials: Credentials) -> dict[str, Any]:
+    """The bundle as the service's JSON format has it (`session --format json`)."""
+    data = credentials.to_dict()
+    return {name: data[name] for name in _FIELDS}
+
+
+def bundle_from(data: Any, source: str = "serve") -> Credentials:
+    """A bundle from the service's JSON format (raises `StoreError` for anything else)."""
     if not isinstance(data, dict):
         raise StoreError("the credential service answered with something that is not a bundle")
-    fields = ("site", "account", "user_agent", "session_token", "clearance_token", "access_token",
-              "clearance_expires_at", "session_expires_at", "access_token_expires_at", "headers")  # fmt: skip
-    values = {name: data.get(name) for name in fields if data.get(name) is not None}
-    return Credentials.from_dict({**values, "source": "serve"})
+    values = {name: data.get(name) for name in _FIELDS if data.get(name) is not None}
+    return Credentials.from_dict({**values, "source": source})
+
+
+_credentials = bundle_from
 
 
 def _error_from(status: int, data: Any) -> ChatGPTBrowserError:
