@@ -54,6 +54,8 @@ class Account:
     quarantined_until: float = 0.0
     last_renewal: dict[str, Any] | None = None
     cached: tuple[float, Credentials] | None = None
+    #: The last bundle's formatted bodies: (the bundle, {format: body}); hot path only.
+    rendered: tuple[Credentials | None, dict[str, str]] = (None, {})
 
 
 class AccountBook:

@@ -39,6 +39,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> argparse.Argum
     sub.add_argument(
         "--browser-idle", type=float, default=S, metavar="S", help="close idle browsers after S s"
     )
+    sub.add_argument(
+        "--contexts-per-browser", type=int, default=S, help="sessions one warm browser holds (default 8)"
+    )
     sub.add_argument("--request-timeout", type=float, default=S, metavar="S", help="per-request deadline")
     sub.add_argument("--drain-timeout", type=float, default=S, metavar="S", help="SIGTERM: wait this long")
     sub.add_argument(
@@ -49,8 +52,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> argparse.Argum
     return sub
 
 
-_FLAGS = ("host", "port", "allow_host", "max_browsers", "browser_idle", "request_timeout", "drain_timeout",
-          "rate_limit")  # fmt: skip
+_FLAGS = ("host", "port", "allow_host", "max_browsers", "contexts_per_browser", "browser_idle",
+          "request_timeout", "drain_timeout", "rate_limit")  # fmt: skip
 
 
 def options_from(args: argparse.Namespace, table: dict[str, Any]) -> ServeOptions:

@@ -48,7 +48,13 @@ def _format(value: str | None) -> str:
 
 
 def bundle_response(credentials: Credentials, fmt: str, account: Account) -> web.Response:
-    body = format_bundle(credentials, fmt, account.settings)
+    owner, bodies = account.rendered
+    if owner is not credentials:  # formatting costs more than the rest of a fresh answer
+        owner, bodies = credentials, {}
+        account.rendered = (owner, bodies)
+    body = bodies.get(fmt)
+    if body is None:
+        body = bodies[fmt] = format_bundle(credentials, fmt, account.settings)
     if fmt == "json":
         return web.Response(text=body, content_type="application/json", headers=_NO_STORE)
     return web.Response(
