@@ -11,6 +11,7 @@ same. A browser renewal takes a slot of the pool first. An account failing
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import dataclasses
 import logging
@@ -28,11 +29,12 @@ from ..session.manager import SessionManager
 from ..session.store import CredentialStore, account_key
 from .metrics import Metrics
 from .options import AccountSpec
-from .pool import BrowserPool
+from .pool import BrowserPool, PoolBusyError
 
 log = logging.getLogger(__name__)
 
 #: The deadline (time.monotonic()) of the request a worker thread works for.
+_GRACE = 2.0
 REQUEST_DEADLINE: contextvars.ContextVar[float] = contextvars.ContextVar("request_deadline")
 
 
@@ -98,7 +100,12 @@ class AccountBook:
         def harvester(*, profile_dir: Path | None, reason: str, stale: Credentials | None) -> Credentials:
             deadline = REQUEST_DEADLINE.get(time.monotonic() + settings.timeouts.harvest)
             future = asyncio.run_coroutine_threadsafe(self._hold_slot(deadline), self.loop)
-            release: asyncio.Event = future.result(timeout=max(deadline - time.monotonic(), 0.001) + 1)
+            try:
+                release: asyncio.Event = future.result(timeout=max(deadline - time.monotonic(), 0.001) + 1)
+            except concurrent.futures.TimeoutError:
+                future.cancel()
+                future.add_done_callback(self._give_back)  # it may have got the slot meanwhile
+                raise PoolBusyError("no browser slot came free before the deadline") from None
             try:
                 remaining = max(deadline - time.monotonic(), 1.0)
                 bounded = dataclasses.replace(settings, timeouts=_capped(settings.timeouts, remaining))
@@ -109,6 +116,10 @@ class AccountBook:
                 self.loop.call_soon_threadsafe(release.set)
 
         return harvester
+
+    def _give_back(self, future: concurrent.futures.Future[asyncio.Event]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.loop.call_soon_threadsafe(future.result().set)
 
     async def _hold_slot(self, deadline: float) -> asyncio.Event:
         """Take a harvest slot and keep it (in a task) until the returned event is set."""
@@ -125,7 +136,6 @@ class AccountBook:
                     taken.set_exception(exc)
 
         task = self.loop.create_task(holder())
-        taken.add_done_callback(lambda _: None)
         self._holders.add(task)
         task.add_done_callback(self._holders.discard)
         return await taken
@@ -199,7 +209,9 @@ class AccountBook:
             try:
                 result = await asyncio.wait_for(
                     self.loop.run_in_executor(self.executor, context.run, work, account.manager),
-                    timeout=max(deadline - time.monotonic(), 0.001),
+                    # A little past the deadline: the work's own typed error (it is bounded
+                    # by the same deadline) says more than a bare timeout.
+                    timeout=max(deadline - time.monotonic(), 0.001) + _GRACE,
                 )
             except (ChatGPTBrowserError, asyncio.TimeoutError) as exc:
                 self._failed(account, exc)

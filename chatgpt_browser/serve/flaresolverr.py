@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from ..browser.solve import Solution, SolveRequest, solve
-from ..errors import ChatGPTBrowserError
+from ..errors import BrowserCrashedError, ChatGPTBrowserError
 from .security import RefusedTargetError, check_target
 from .state import BadRequestError, Service, read_json, service
 
@@ -193,6 +193,9 @@ async def _request(svc: Service, body: dict[str, Any], started: float, *, post: 
                 solution = await asyncio.wait_for(
                     asyncio.wrap_future(future), timeout=max(deadline - time.monotonic(), 0.001) + 5
                 )
+            except BrowserCrashedError:
+                await svc.pool.discard(browser)
+                raise
             except asyncio.TimeoutError:
                 raise ChatGPTBrowserError(
                     f"Maximum timeout reached. maxTimeout={_max_timeout(body) * 1000:.0f} (ms)"

@@ -40,6 +40,19 @@ def _min_ttl(value: str | None, default: float) -> float:
     return seconds
 
 
+def _timeout(value: str | None) -> float | None:
+    """The caller's own deadline in seconds (capped by --request-timeout)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise BadRequestError("timeout must be a positive number of seconds")
+    return seconds
+
+
 def _format(value: str | None) -> str:
     fmt = value or "json"
     if fmt not in FORMATS:
@@ -77,7 +90,7 @@ async def get_credentials(request: web.Request) -> web.Response:
     _note_account(request, account)
     fmt = _format(request.query.get("format"))
     min_ttl = _min_ttl(request.query.get("min_ttl"), account.settings.min_ttl)
-    credentials = await book.get(account, min_ttl, svc.deadline())
+    credentials = await book.get(account, min_ttl, svc.deadline(_timeout(request.query.get("timeout"))))
     return bundle_response(credentials, fmt, account)
 
 
@@ -92,7 +105,8 @@ async def renew_credentials(request: web.Request) -> web.Response:
         raise BadRequestError("reason must be a short word such as 401, 403-challenge or forced")
     stale = _text(body, "stale", required=False)
     fmt = _format(_text(body, "format", required=False) or request.query.get("format"))
-    credentials = await svc.book.renew(account, reason.lower(), stale, svc.deadline())
+    timeout = _timeout(str(body["timeout"]) if "timeout" in body else request.query.get("timeout"))
+    credentials = await svc.book.renew(account, reason.lower(), stale, svc.deadline(timeout))
     return bundle_response(credentials, fmt, account)
 
 

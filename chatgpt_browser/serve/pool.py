@@ -120,13 +120,27 @@ class BrowserPool:
         when none has room and a slot is free). The caller must `release()` it."""
         async with self._changed:
             if session is not None and session in self.sessions:
-                chosen = self.sessions[session][0]
-            else:
-                await self._wait(deadline, self._room, "the browser request")
-                chosen = self._with_room() or await self._launch(deadline)
-            chosen.busy += 1
-            chosen.last_used = time.monotonic()
-            return chosen
+                return self._take(self.sessions[session][0])
+            await self._wait(deadline, self._room, "the browser request")
+            chosen = self._with_room()
+            if chosen is not None:
+                return self._take(chosen)
+            self._starting += 1  # the slot is ours while we launch, without holding the lock
+        try:
+            browser = await self._launch(deadline)
+        finally:
+            async with self._changed:
+                self._starting -= 1
+                self._changed.notify_all()
+        async with self._changed:
+            self.browsers.append(browser)
+            self._publish()
+            return self._take(browser)
+
+    def _take(self, browser: WarmBrowser) -> WarmBrowser:
+        browser.busy += 1
+        browser.last_used = time.monotonic()
+        return browser
 
     def _with_room(self) -> WarmBrowser | None:
         fits = [b for b in self.browsers if len(b.contexts) + b.busy < self.contexts_per_browser]
@@ -136,18 +150,19 @@ class BrowserPool:
         return self._with_room() is not None or self._used() < self.max_browsers
 
     async def _launch(self, deadline: float) -> WarmBrowser:
-        self._starting += 1
-        try:
-            browser = self.launcher()
-            timeout = max(min(self.launch_timeout, deadline - time.monotonic()), 0.001)
-            await asyncio.to_thread(browser.start, timeout)
-        finally:
-            self._starting -= 1
+        browser = self.launcher()
+        timeout = max(min(self.launch_timeout, deadline - time.monotonic()), 0.001)
+        await asyncio.to_thread(browser.start, timeout)
         self.metrics.launches.labels("warm").inc()
-        self.browsers.append(browser)
-        self._publish()
         log.info("warm browser started (%d of %d slots used)", self._used(), self.max_browsers)
         return browser
+
+    async def discard(self, browser: WarmBrowser) -> None:
+        """Drop a browser that died, with its sessions (their clients must create new ones)."""
+        async with self._changed:
+            for sid in [sid for sid, entry in self.sessions.items() if entry[0] is browser]:
+                del self.sessions[sid]
+            await self._close(browser)
 
     async def release(self, browser: WarmBrowser) -> None:
         async with self._changed:

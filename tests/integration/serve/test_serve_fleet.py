@@ -88,3 +88,29 @@ def test_sigterm_mid_harvest_leaves_no_browser(
         assert answer.status_code >= 500  # cut off by the shutdown, never a half bundle
     except requests.ConnectionError:
         pass  # the connection closed with the service: also no bundle
+
+
+def test_the_pool_is_bounded_queues_and_closes_idle_browsers(
+    emulator: Emulator, chromium_executable: str, start_serve: Callable[..., Serve]
+) -> None:
+    flags = ("--max-browsers", "1", "--contexts-per-browser", "1", "--browser-idle", "1")
+    serve = start_serve(emulator, chromium_executable, *flags)
+    page = emulator.url + "/auth/login"
+    assert serve.post("/v1", json={"cmd": "sessions.create", "session": "only"}).json()["status"] == "ok"
+    # The one slot holds a session: a request needing another context waits, then gives up.
+    busy = serve.post("/v1", json={"cmd": "request.get", "url": page, "maxTimeout": 1500})
+    assert busy.status_code == 500
+    assert "all 1 browsers stayed busy" in busy.json()["message"]
+    harvest = serve.get("/v1/credentials", params={"timeout": "2"})  # a harvest needs the slot too
+    assert harvest.status_code == 503 and harvest.json()["type"] == "PoolBusyError"
+    assert serve.post("/v1", json={"cmd": "sessions.destroy", "session": "only"}).json()["status"] == "ok"
+    # The warm browser now has nothing to do: it gives its slot to the harvest.
+    assert serve.get("/v1/credentials").status_code == 200
+    status = serve.get("/v1/status").json()["browsers"]
+    assert status == {"max": 1, "warm": 0, "harvesting": 0, "sessions": 0}
+    assert serve.post("/v1", json={"cmd": "request.get", "url": page}).json()["status"] == "ok"
+    wait_until(
+        lambda: serve.get("/v1/status").json()["browsers"]["warm"] == 0, 30, "the idle browser to close"
+    )
+    marker = f"--chatgpt-browser-serve={serve.info['pid']}-"
+    wait_until(lambda: not processes_with(marker), 30, "its processes to exit")
