@@ -85,8 +85,14 @@ class AccountBook:
         self.accounts: dict[str, Account] = {}
         self._holders: set[asyncio.Task[None]] = set()  # slot holders (kept referenced)
         for spec in specs:
+            # CHATGPT_BROWSER_PASSWORD belongs to the --email account only, never to the others.
+            main = spec.email.lower() == (settings.email or "").lower()
             own = dataclasses.replace(
-                settings, email=spec.email, password_env=spec.password_env, proxy=spec.proxy
+                settings,
+                email=spec.email,
+                password=settings.password if main else None,
+                password_env=spec.password_env,
+                proxy=spec.proxy,
             )
             manager = build_manager(own, store=store)
             manager.harvester = self._pooled_harvester(own)

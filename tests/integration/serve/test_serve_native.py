@@ -111,3 +111,27 @@ def test_bad_requests_get_clear_errors(
     ready = serve.get("/ready").json()
     assert ready["ready"] is True and ready["checks"]["store"] == "ok"
     assert counting_chromium.launches == 0  # none of them reached a browser
+
+
+def test_several_accounts_each_with_its_own_password(
+    make_emulator, chromium_executable: str, start_serve: Callable[..., Serve], tmp_path
+) -> None:
+    emu: Emulator = make_emulator(accounts=[{"email": "second@example.com", "password": "second-secret"}])
+    config = tmp_path / "accounts.toml"
+    config.write_text(
+        '[[accounts]]\nemail = "second@example.com"\npassword_env = "SECOND_PASSWORD"\n\n'
+        '[[accounts]]\nemail = "third@example.com"\npassword_env = "THIRD_PASSWORD"\n'
+    )
+    # The main account's password comes from CHATGPT_BROWSER_PASSWORD: it must not leak to the others.
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "SECOND_PASSWORD": "second-secret",
+           "CHATGPT_BROWSER_PASSWORD": emu.account.password}  # fmt: skip
+    serve = start_serve(emu, chromium_executable, "--config", str(config), env=env)
+    assert serve.info["accounts"] == [emu.account.email, "second@example.com", "third@example.com"]
+    second = serve.get("/v1/credentials", params={"account": "second@example.com"})
+    assert second.status_code == 200, second.text
+    assert second.json()["account"] == "second@example.com"
+    third = serve.get("/v1/credentials", params={"account": "third@example.com"})
+    assert third.status_code == 400 and "THIRD_PASSWORD is not set" in third.json()["error"]
+    unnamed = serve.get("/v1/credentials")
+    assert unnamed.status_code == 404 and "several accounts" in unnamed.json()["error"]
+    assert emu.admin.stats()["logins"]["ok"] == 1
