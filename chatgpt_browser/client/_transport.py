@@ -14,10 +14,17 @@ it carries, and a renewal that brings another proxy moves the very next request 
 it. Both libraries pool connections per proxy (urllib3's proxy managers, curl's
 connection cache), so switching costs nothing while the proxy stays the same. The
 curl_cffi transport likewise picks its Chrome profile from each request's User-Agent.
+
+A request is one frozen `Request` value (method, url, headers, body, timeout, proxy,
+stream) and a transport is anything with `send(request) -> Response` and `close()`, so
+the keyword arguments of a request are spelled once, here. A failure to connect is a
+`ConnectError` (nothing was sent: safe to retry any request); any later failure may
+have reached the server.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import http.cookiejar
 import logging
 import queue
@@ -30,7 +37,7 @@ from typing import Any, Protocol
 
 import requests
 
-from ..errors import ChatGPTTimeoutError, ConfigError, NetworkError
+from ..errors import ChatGPTTimeoutError, ConfigError, ConnectError, NetworkError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +48,29 @@ _READ_SIZE = 64 * 1024
 _CURL_POLL = 0.05
 
 
-class TransportResponse(Protocol):
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One HTTP request, as the client decided it; transports only carry it out."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None = None
+    timeout: Timeout = (10.0, 30.0)
+    #: This request's proxy URL (None: the transport's default, if any).
+    proxy: str | None = None
+    #: Leave the body unread (an event stream).
+    stream: bool = False
+    #: Seconds the whole exchange may take at most (the call's deadline), if any.
+    total: float | None = None
+
+    @property
+    def label(self) -> str:
+        """`METHOD url-without-query`, for messages (queries may carry tokens)."""
+        return f"{self.method} {self.url.split('?', 1)[0]}"
+
+
+class Response(Protocol):
     status_code: int
     headers: Mapping[str, str]
 
@@ -63,27 +92,45 @@ class TransportResponse(Protocol):
 
 
 class Transport(Protocol):
-    """Sends one request; `stream=True` leaves the body unread."""
+    """Sends one `Request`; a streamed response leaves its body unread."""
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        timeout: Timeout,
-        stream: bool,
-        proxy: str | None = None,
-    ) -> TransportResponse:
-        """`proxy`: this request's proxy URL (None: the transport's default, if any)."""
-        ...
+    def send(self, request: Request) -> Response: ...
 
     def close(self) -> None: ...
 
 
+#: The former name of `Response`.
+TransportResponse = Response
+
+
+#: curl error codes that mean no request was sent: resolve proxy / host, connect, and
+#: the TLS handshake (connect error, certificate problem / cipher / verification / CA file).
+_CURL_CONNECT_CODES = frozenset({5, 6, 7, 35, 58, 59, 60, 77})
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when `exc` proves the request never left: DNS, refused, connect timeout, proxy."""
+    if isinstance(
+        exc, (requests.ConnectTimeout, requests.exceptions.ProxyError, requests.exceptions.SSLError)
+    ):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+        reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+        return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+    return getattr(exc, "code", None) in _CURL_CONNECT_CODES  # curl_cffi's CurlError
+
+
 def _network_error(exc: BaseException, what: str) -> NetworkError:
-    timeout_types: tuple[type[BaseException], ...] = (requests.Timeout, socket.timeout)
+    from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+    timeout_types: tuple[type[BaseException], ...] = (
+        requests.Timeout,
+        socket.timeout,
+        TimeoutError,
+        Urllib3Timeout,
+    )
     try:  # curl_cffi is optional
         from curl_cffi.requests import exceptions as curl_exceptions
 
@@ -91,14 +138,17 @@ def _network_error(exc: BaseException, what: str) -> NetworkError:
     except ImportError:  # pragma: no cover
         pass
     text = type(exc).__name__
-    if isinstance(exc, timeout_types) or "timed out" in str(exc).lower():
+    if _never_connected(exc):
+        return ConnectError(f"{what}: could not connect ({text})", original_error=exc)
+    if isinstance(exc, timeout_types):
         return ChatGPTTimeoutError(f"{what}: timed out ({text})", original_error=exc)
     return NetworkError(f"{what}: connection failed ({text})", original_error=exc)
 
 
 class _RequestsResponse:
-    def __init__(self, response: requests.Response, what: str) -> None:
+    def __init__(self, response: requests.Response, what: str, stream: bool) -> None:
         self._response = response
+        self._stream = stream
         self._what = what
         self.status_code = response.status_code
         self.headers: Mapping[str, str] = response.headers
@@ -111,6 +161,9 @@ class _RequestsResponse:
         return [value] if value else []
 
     def iter_bytes(self) -> Iterator[bytes]:
+        if not self._stream:  # requests has read the body already
+            yield self.read()
+            return
         raw = self._response.raw
         # read1 returns what has arrived instead of waiting for a full buffer: the
         # first event reaches on_progress without delay.
@@ -158,36 +211,36 @@ class RequestsTransport:
         self._session = session
         self._proxy = proxy
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        timeout: Timeout,
-        stream: bool,
-        proxy: str | None = None,
-    ) -> TransportResponse:
-        what = f"{method} {url.split('?', 1)[0]}"
-        chosen = proxy or self._proxy
+    def send(self, request: Request) -> Response:
+        what = request.label
+        chosen = request.proxy or self._proxy
         try:
             response = self._session.request(
-                method,
-                url,
-                headers=dict(headers),
-                data=body,
-                timeout=timeout,
-                stream=stream,
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                data=request.body,
+                timeout=request.timeout,
+                stream=request.stream,
                 allow_redirects=False,
                 proxies={"http": chosen, "https": chosen} if chosen else None,
             )
         except Exception as exc:
             raise _network_error(exc, what) from exc
-        return _RequestsResponse(response, what)
+        return _RequestsResponse(response, what, request.stream)
 
     def close(self) -> None:
         self._session.close()
+
+
+def _total_timeout(total: float | None) -> dict[object, int]:
+    """A hard cap on a curl transfer: curl bounds a stream's wait for its headers only by
+    its low-speed check, which takes whole seconds and overshoots a short deadline."""
+    if total is None:
+        return {}
+    from curl_cffi import CurlOpt
+
+    return {CurlOpt.TIMEOUT_MS: max(1, int(total * 1000))}
 
 
 _CHROME_VERSION = re.compile(r"Chrome/(\d+)")
@@ -316,33 +369,26 @@ class CurlCffiTransport:
                 self._sessions.append(session)
         return session
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        timeout: Timeout,
-        stream: bool,
-        proxy: str | None = None,
-    ) -> TransportResponse:
-        what = f"{method} {url.split('?', 1)[0]}"
+    def send(self, request: Request) -> Response:
+        what = request.label
+        session = self._session()
+        # curl_cffi takes extra curl options per session only; sessions are per thread here.
+        session.curl_options = _total_timeout(request.total)
         try:
-            response = self._session().request(
-                method,
-                url,
-                headers=dict(headers),
-                data=body,
-                timeout=timeout,
-                stream=stream,
+            response = session.request(
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                data=request.body,
+                timeout=request.timeout,
+                stream=request.stream,
                 allow_redirects=False,
-                proxy=proxy or self._proxy,
-                impersonate=self.target_for(headers),
+                proxy=request.proxy or self._proxy,
+                impersonate=self.target_for(request.headers),
             )
         except Exception as exc:
             raise _network_error(exc, what) from exc
-        return _CurlResponse(response, what, stall=timeout[1])
+        return _CurlResponse(response, what, stall=request.timeout[1])
 
     def target_for(self, headers: Mapping[str, str]) -> str:
         """The Chrome profile matching the request's User-Agent (a renewal may change it)."""
@@ -378,7 +424,9 @@ def make_transport(
 
 __all__ = [
     "CurlCffiTransport",
+    "Request",
     "RequestsTransport",
+    "Response",
     "Timeout",
     "Transport",
     "TransportResponse",

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
-import json
 import time
 from collections.abc import Mapping
-from http.cookies import CookieError, SimpleCookie
-from typing import Any
+from http.cookies import CookieError, Morsel, SimpleCookie
 from urllib.parse import urlsplit
 
 from ..config import SiteProfile
-from ..credentials import Credentials, jwt_expiry, parse_iso8601
-from ..errors import AuthenticationError, ChatGPTError, ConfigError
-
-#: Client-hint and language headers copied from the bundle (sent by the harvesting browser).
-_HINT_HEADERS = ("sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform", "accept-language")
+from ..credentials import Credentials
+from ..errors import ConfigError
+from ..site import CLIENT_HINT_HEADERS, SessionAnswer, access_token_expiry
 
 
 def host_of(url: str) -> str:
@@ -78,7 +74,7 @@ def browser_headers(
     defaults: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The headers of one request without the tokens (rules: `credential_headers`)."""
-    hints = {n: v for n, v in credentials.headers.items() if n.lower() in _HINT_HEADERS}
+    hints = {n: v for n, v in credentials.headers.items() if n.lower() in CLIENT_HINT_HEADERS}
     caller = {n: v for n, v in (extra or {}).items() if not is_bound_header(n)}
     # UA last: the caller can never contradict the UA the clearance is bound to.
     return merge_headers(defaults, hints, caller, {"User-Agent": credentials.user_agent})
@@ -152,7 +148,7 @@ def rotated_session_cookie(
     return whole
 
 
-def _morsel_expiry(morsel: Any, now: float) -> float | None:
+def _morsel_expiry(morsel: Morsel[str], now: float) -> float | None:
     max_age = morsel.get("max-age")
     if max_age:
         try:
@@ -168,46 +164,6 @@ def _morsel_expiry(morsel: Any, now: float) -> float | None:
     return None
 
 
-@dataclasses.dataclass(frozen=True)
-class SessionAnswer:
-    """The parsed `/api/auth/session` answer of a live session."""
-
-    user: Mapping[str, Any]
-    access_token: str
-    access_token_expires_at: float | None
-    session_expires_at: float | None
-
-
-def parse_session_answer(body: bytes, *, what: str) -> SessionAnswer:
-    """Validate the session JSON; `{}` or a refresh error -> AuthenticationError."""
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise ChatGPTError(f"{what}: expected JSON, got {body[:40]!r}...", status_code=200) from exc
-    if not isinstance(document, dict):
-        raise ChatGPTError(f"{what}: unexpected answer", status_code=200, detail=document)
-    if document.get("error"):
-        raise AuthenticationError(
-            f"{what}: the site could not refresh the session ({document['error']})",
-            code=str(document["error"]),
-            detail=document["error"],
-        )
-    token = document.get("accessToken")
-    if not token or not isinstance(token, str):
-        raise AuthenticationError(
-            f"{what}: the session is no longer valid (empty session); log in again",
-            code="session_expired",
-        )
-    user = document.get("user") if isinstance(document.get("user"), dict) else {}
-    session_expires_at = parse_iso8601(document.get("expires"))
-    return SessionAnswer(
-        user=user or {},
-        access_token=token,
-        access_token_expires_at=jwt_expiry(token),
-        session_expires_at=session_expires_at,
-    )
-
-
 def apply_session_answer(
     credentials: Credentials,
     answer: SessionAnswer,
@@ -218,12 +174,9 @@ def apply_session_answer(
     source: str,
 ) -> Credentials:
     """The bundle after a session call: new access token and, if rotated, session token."""
-    access_expiry = answer.access_token_expires_at
-    ttl_expiry = now + access_token_ttl
-    access_expiry = ttl_expiry if access_expiry is None else min(access_expiry, ttl_expiry)
-    changes: dict[str, Any] = {
+    changes: dict[str, object] = {
         "access_token": answer.access_token,
-        "access_token_expires_at": access_expiry,
+        "access_token_expires_at": access_token_expiry(answer.access_token, now=now, ttl=access_token_ttl),
         "source": source,
     }
     if rotated is not None and rotated.value:
@@ -236,7 +189,6 @@ def apply_session_answer(
 
 __all__ = [
     "RotatedCookie",
-    "SessionAnswer",
     "apply_session_answer",
     "browser_headers",
     "check_host",
@@ -244,8 +196,6 @@ __all__ = [
     "credential_headers",
     "host_of",
     "is_bound_header",
-    "jwt_expiry",
     "merge_headers",
-    "parse_session_answer",
     "rotated_session_cookie",
 ]

@@ -17,19 +17,18 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
 from ..errors import AbortedError, ChatGPTTimeoutError, NetworkError, StreamError
-from .models import ChatResponse
-from .sse import ConversationDecoder, ConversationUpdate, SSEParser
-from .text import markdown_to_text
-from .transport import TransportResponse
+from ._models import ChatResponse
+from ._sse import ConversationDecoder, ConversationUpdate, SSEParser
+from ._text import markdown_to_text
+from ._transport import TransportResponse
 
 #: How often the abort watcher looks at the event while a read is blocked.
 _ABORT_POLL = 0.02
 
 #: `on_conversation_response`: called with each event's JSON object, read-only.
-OnEvent = Callable[[Mapping[str, Any]], None]
+OnEvent = Callable[[Mapping[str, object]], None]
 
 
 @contextlib.contextmanager
