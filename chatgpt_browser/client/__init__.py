@@ -12,11 +12,12 @@ _refresh. Depends only on the core (errors, credentials, config, site, redact, p
 
 from ._api import ChatGPTAPI, MessageStream
 from ._conversation import Conversation
+from ._curl import CurlCffiTransport
 from ._models import ChatResponse, ModerationResult
 from ._refresh import refresh_credentials
 from ._retry import RetryPolicy
 from ._trace import TRACE_LOGGER
-from ._transport import CurlCffiTransport, Request, RequestsTransport, Response, Transport
+from ._transport import Request, RequestsTransport, Response, Transport
 
 __all__ = [
     "TRACE_LOGGER",

@@ -17,49 +17,61 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..config import DEFAULT_USER_AGENT, SiteProfile, Timeouts
+from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, CredentialSource
 from ..errors import (
     AbortedError,
     ChatGPTBrowserError,
     ChatGPTError,
-    ConfigError,
-    InputError,
     MessageMaybeSentError,
 )
 from ..redact import fingerprint
-from ..site import RenewReason, access_token_expiry, error_for_response
+from ..site import RenewReason, error_for_response
 from ._conversation import Conversation
-from ._flow import CredentialFlow, json_body, read_body
+from ._flow import CredentialFlow
 from ._models import ChatResponse, ModerationResult
+from ._options import (
+    checked_headers,
+    checked_text,
+    conversation_body,
+    initial_bundle,
+    site_url_of,
+    timeouts_of,
+)
 from ._retry import Deadline, RetryPolicy
 from ._source import as_source
-from ._stream import ConversationReader, OnEvent
+from ._stream import ConversationReader, MessageStream, OnEvent
 from ._trace import TracingTransport
 from ._transport import Request, Response, Transport, make_transport
-from ._wire import credential_headers, host_of, is_bound_header
+from ._wire import credential_headers, host_of, json_body, read_body
 
 log = logging.getLogger(__name__)
 
 
-class MessageStream:
-    """Iterable of `ChatResponse` updates of one answer; `result` is the final answer."""
-
-    def __init__(self, opener: Callable[[], ConversationReader]) -> None:
-        self._opener = opener
-        self.result: ChatResponse | None = None
-
-    def __iter__(self) -> Iterator[ChatResponse]:
-        reader = self._opener()
-        yield from reader
-        self.result = reader.final
-
-
 class ChatGPTAPI:
-    """Client of the chat site's backend API (see the module docstring)."""
+    """Client of the chat site's backend API (see the module docstring).
+
+    The original's options, plus ours:
+
+    - `session_token`, `clearance_token`: required unless `credentials` or a
+      `provider` gives a bundle (a missing one raises `ChatGPTError`, status 401).
+    - `markdown=False`: answers (and partial answers) as plain text.
+    - `headers`: extra headers for every request; they replace the defaults
+      (Origin, Referer, Accept-Language, ...) case-insensitively. A header bound
+      to the credentials (User-Agent, client hints, Cookie, Authorization) or to
+      the request (Accept, Content-Type, Host, ...) cannot be set: naming one
+      raises `ConfigError` (`_wire.is_bound_header`).
+    - `debug`: log a trace of every request (`trace.py`; no secrets in it).
+    - `provider`: a `CredentialSource` or a callable returning `Credentials`, asked
+      for a fresh bundle on a dead session or clearance.
+    - `proxy`: the egress for bundles that carry no proxy; a bundle's own proxy
+      always wins, since its clearance is bound to that IP.
+    - `transport`: "requests" (default), "curl_cffi" (Chrome's TLS fingerprint), or
+      an instance; `timeout`: seconds or `Timeouts`; `retry`: a `RetryPolicy`.
+    """
 
     def __init__(
         self,
@@ -86,49 +98,22 @@ class ChatGPTAPI:
         min_ttl: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """The original's options, plus ours.
-
-        - `session_token`, `clearance_token`: required unless `credentials` or a
-          `provider` gives a bundle (a missing one raises `ChatGPTError`, status 401).
-        - `markdown=False`: answers (and partial answers) as plain text.
-        - `headers`: extra headers for every request; they replace the defaults
-          (Origin, Referer, Accept-Language, ...) case-insensitively. A header bound
-          to the credentials (User-Agent, client hints, Cookie, Authorization) or to
-          the request (Accept, Content-Type, Host, ...) cannot be set: naming one
-          raises `ConfigError` (`_wire.is_bound_header`).
-        - `debug`: log a trace of every request (`trace.py`; no secrets in it).
-        - `provider`: a `CredentialSource` or a callable returning `Credentials`, asked
-          for a fresh bundle on a dead session or clearance.
-        - `proxy`: the egress for bundles that carry no proxy; a bundle's own proxy
-          always wins, since its clearance is bound to that IP.
-        - `transport`: "requests" (default), "curl_cffi" (Chrome's TLS fingerprint), or
-          an instance; `timeout`: seconds or `Timeouts`; `retry`: a `RetryPolicy`.
-        """
         source = as_source(provider)
-        if credentials is None and session_token and clearance_token:
-            credentials = Credentials(
-                site=_site_url(site, api_base_url),
-                user_agent=user_agent or DEFAULT_USER_AGENT,
-                session_token=session_token,
-                clearance_token=clearance_token,
-                source="manual",
-            )
-        if credentials is None and source is not None:
-            credentials = source.get(min_ttl)
-        if credentials is None:
-            missing = "session_token" if not session_token else "clearance_token"
-            raise ChatGPTError(f"ChatGPT invalid {missing}", status_code=401, status_text="Unauthorized")
-        if access_token:
-            credentials = credentials.replace(
-                access_token=access_token,
-                access_token_expires_at=access_token_expiry(
-                    access_token, now=time.time(), ttl=access_token_ttl
-                ),
-            )
+        credentials = initial_bundle(
+            credentials,
+            source,
+            session_token=session_token,
+            clearance_token=clearance_token,
+            site_url=site_url_of(site, api_base_url),
+            user_agent=user_agent,
+            access_token=access_token,
+            access_token_ttl=access_token_ttl,
+            min_ttl=min_ttl,
+        )
         self._site = (
             site
             if isinstance(site, SiteProfile)
-            else SiteProfile(base_url=_site_url(site or credentials.site, api_base_url))
+            else SiteProfile(base_url=site_url_of(site or credentials.site, api_base_url))
         )
         self._api_base_url = (api_base_url or self._site.api_base_url).rstrip("/")
         self._backend_api_base_url = (backend_api_base_url or self._site.backend_api_base_url).rstrip("/")
@@ -138,20 +123,9 @@ class ChatGPTAPI:
             host_of(self._backend_api_base_url),
         }
         self._markdown = markdown
-        self._headers = dict(headers or {})
-        bound = sorted(name for name in self._headers if is_bound_header(name))
-        if bound:
-            raise ConfigError(
-                f"the headers option cannot set {', '.join(bound)}: bound to the credentials or the request"
-            )
+        self._headers = checked_headers(headers)
         self._model = model or self._site.model
-        self._timeouts = (
-            timeout
-            if isinstance(timeout, Timeouts)
-            else (
-                Timeouts() if timeout is None else Timeouts(read=float(timeout), stream_stall=float(timeout))
-            )
-        )
+        self._timeouts = timeouts_of(timeout)
         # The transport has no proxy of its own: each request names its bundle's.
         self._owns_transport = transport is None or isinstance(transport, str)
         self._transport = make_transport(transport, None, verify, credentials.user_agent)
@@ -308,21 +282,14 @@ class ChatGPTAPI:
         """Like `send_message`, as an iterable of updates (`response` so far and `delta`)."""
         message_id = message_id or str(uuid.uuid4())
         parent_message_id = parent_message_id or str(uuid.uuid4())
-        payload: dict[str, object] = {
-            "action": action,
-            "messages": [
-                {
-                    "id": message_id,
-                    "role": "user",
-                    "content": {"content_type": "text", "parts": [checked_text(message, "the prompt")]},
-                }
-            ],
-            "parent_message_id": parent_message_id,
-            "model": model or self._model,
-        }
-        if conversation_id:
-            payload["conversation_id"] = conversation_id
-        body = json.dumps(payload).encode("utf-8")
+        body = conversation_body(
+            checked_text(message, "the prompt"),
+            message_id=message_id,
+            parent_message_id=parent_message_id,
+            conversation_id=conversation_id,
+            action=action,
+            model=model or self._model,
+        )
         url = self._backend_api_base_url + "/conversation"
         what = "POST /backend-api/conversation"
 
@@ -457,33 +424,9 @@ class ChatGPTAPI:
         return Request("POST", url, headers, body, timeout, proxy, stream, total=deadline.remaining())
 
 
-def checked_text(value: str, name: str) -> str:
-    """`value` if it can be sent as UTF-8 text, else `InputError` (before anything is sent)."""
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{name} is not valid UTF-8 (byte {exc.start})") from None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InputError(f"{name} is not valid text (a lone surrogate at character {exc.start})") from None
-    return value
-
-
 def _unexpected(response: Response, what: str) -> ChatGPTBrowserError:
     """The typed error of a 2xx answer that is not the event stream asked for."""
     return error_for_response(response.status_code, response.headers, read_body(response), what=what)
 
 
-def _site_url(site: SiteProfile | str | None, api_base_url: str | None) -> str:
-    if isinstance(site, SiteProfile):
-        return site.base_url
-    if site:
-        return site
-    if api_base_url:
-        return api_base_url.rstrip("/").removesuffix("/api")
-    return SiteProfile().base_url
-
-
-__all__ = ["ChatGPTAPI", "ChatResponse", "MessageStream", "ModerationResult", "checked_text"]
+__all__ = ["ChatGPTAPI", "ChatResponse", "MessageStream", "ModerationResult"]

@@ -19,7 +19,6 @@ expired token cause one refresh, and one dead clearance one renewal.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -30,35 +29,21 @@ from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, CredentialSource
 from ..errors import ChatGPTError, ClearanceRejectedError, NetworkError, ServerError, UnauthorizedError
 from ..redact import fingerprint
-from ..site import RenewReason, SessionAnswer, error_for_response, parse_session_answer
+from ..site import RenewReason, error_for_response
 from ._retry import ChallengeBreaker, Deadline, RetryPolicy, proves_nothing_processed, transient_retrying
 from ._transport import Request, Response, Transport
-from ._wire import apply_session_answer, credential_headers, rotated_session_cookie
+from ._wire import apply_session_response, read_body, session_request
 
 log = logging.getLogger(__name__)
 
 #: An access token closer than this to its expiry is refreshed before use.
 TOKEN_MARGIN = 5.0
-_MAX_BODY = 1024 * 1024
 
 #: Builds the call's request from the bundle and access token (None: not needed).
 Build = Callable[[Credentials, "str | None", Deadline], Request]
 #: Turns a failure of a non-replayable request into the error the caller sees.
 MaybeSent = Callable[[ChatGPTError], ChatGPTError]
 Flow = Generator[Request, Response, None]
-
-
-def read_body(response: Response, limit: int = _MAX_BODY) -> bytes:
-    """A bounded part of the body (error pages can be large); closes the response."""
-    try:
-        body = b""
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > limit:
-                break
-        return body
-    finally:
-        response.close()
 
 
 class CredentialFlow:
@@ -96,6 +81,8 @@ class CredentialFlow:
         self.session_url = session_url or site.url(site.session_path)
         self.user: Mapping[str, object] | None = None
         self.breaker = ChallengeBreaker(policy.breaker_threshold, policy.breaker_cooldown)
+        self._replayable = transient_retrying(policy, replayable=True, sleep=sleep)
+        self._not_replayable = transient_retrying(policy, replayable=False, sleep=sleep)
         self._refresh_lock = threading.Lock()
         self._recover_lock = threading.RLock()
         self._stats_lock = threading.Lock()
@@ -148,10 +135,14 @@ class CredentialFlow:
             flow.close()
 
     def _send_with_retries(self, request: Request, deadline: Deadline, replayable: bool) -> Response:
-        retrying = transient_retrying(self.policy, deadline, replayable=replayable, sleep=self._sleep)
-        return retrying(self._send_once, request, what=request.label)
+        retrying = self._replayable if replayable else self._not_replayable
+        # Retries stop at the call's deadline and within the policy's total budget.
+        limit = deadline.earlier(self.policy.max_total)
+        return retrying(self._send_once, request, what=request.label, deadline=limit, used=Counter())
 
-    def _send_once(self, request: Request, *, what: str) -> Response:
+    def _send_once(self, request: Request, *, what: str, deadline: Deadline, used: Counter[str]) -> Response:
+        """One send; a non-2xx answer becomes its typed error (`deadline` and `used` are
+        the retry parts' per-call state)."""
         response = self._transport.send(request)
         if 200 <= response.status_code < 300:
             return response
@@ -298,58 +289,4 @@ class CredentialFlow:
             self.stats[name] += 1
 
 
-def session_request(
-    creds: Credentials,
-    site: SiteProfile,
-    url: str,
-    allowed_hosts: frozenset[str],
-    *,
-    extra: Mapping[str, str] | None,
-    timeout: tuple[float, float],
-    proxy: str | None,
-    total: float | None = None,
-) -> Request:
-    """The GET of the session endpoint, with the bundle's cookies and browser headers."""
-    defaults = {"Accept": "*/*", "Referer": site.url(site.chat_path)}
-    headers = credential_headers(url, creds, site, allowed_hosts, extra=extra, defaults=defaults)
-    return Request("GET", url, headers, timeout=timeout, proxy=proxy, total=total)
-
-
-def apply_session_response(
-    creds: Credentials, response: Response, site: SiteProfile, *, access_token_ttl: float, what: str
-) -> tuple[Credentials, SessionAnswer]:
-    """The bundle after a session answer (2xx); typed errors for anything but a live session."""
-    rotated = rotated_session_cookie(response.set_cookies(), site.session_cookie)
-    body = read_body(response)
-    if body.lstrip()[:1] == b"<":  # HTML where JSON was expected (challenge, capacity, ...)
-        raise error_for_response(response.status_code, response.headers, body, what=what)
-    answer = parse_session_answer(body, what=what)
-    updated = apply_session_answer(
-        creds, answer, rotated, access_token_ttl=access_token_ttl, now=time.time(), source="http-refresh"
-    )
-    if updated.session_token != creds.session_token:
-        log.debug(
-            "session token rotated %s -> %s",
-            fingerprint(creds.session_token),
-            fingerprint(updated.session_token),
-        )
-    return updated, answer
-
-
-def json_body(response: Response, what: str) -> object:
-    """The JSON document of a 2xx answer, else the typed error."""
-    data = read_body(response)
-    try:
-        return json.loads(data)
-    except ValueError:
-        raise error_for_response(200, response.headers, data, what=what) from None
-
-
-__all__ = [
-    "TOKEN_MARGIN",
-    "CredentialFlow",
-    "apply_session_response",
-    "json_body",
-    "read_body",
-    "session_request",
-]
+__all__ = ["TOKEN_MARGIN", "CredentialFlow"]

@@ -114,6 +114,11 @@ class Deadline:
     def after(cls, seconds: float | None, clock: Callable[[], float] = time.monotonic) -> Deadline:
         return cls(None if seconds is None else clock() + seconds, clock)
 
+    def earlier(self, seconds: float) -> Deadline:
+        """This deadline, or `seconds` from now if that comes first."""
+        limit = self.clock() + seconds
+        return Deadline(limit if self.at is None else min(self.at, limit), self.clock)
+
     def remaining(self) -> float | None:
         return None if self.at is None else self.at - self.clock()
 
@@ -175,31 +180,32 @@ class wait_for_reason(tenacity.wait.wait_base):
 
 
 class stop_after_budget(tenacity.stop.stop_base):
-    """Stop when this failure's reason has used its retries (network and 5xx share one)."""
+    """Stop when this failure's reason has used its retries (network and 5xx share one).
+
+    The counts are the call's own: the `used` keyword of the retried function."""
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
-        self.used: Counter[Reason] = Counter()
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
         reason = reason_for(_error(retry_state))
+        used: Counter[Reason] = retry_state.kwargs["used"]
         if reason is None:
             return True
         key = Reason.NETWORK if reason is Reason.SERVER else reason
-        if self.used[key] >= self.policy.budget(reason):
+        if used[key] >= self.policy.budget(reason):
             return True
-        self.used[key] += 1
+        used[key] += 1
         return False
 
 
 class stop_at_deadline(tenacity.stop.stop_base):
-    """Stop when the next wait would end at or after the call's deadline."""
-
-    def __init__(self, deadline: Deadline) -> None:
-        self.deadline = deadline
+    """Stop when the next wait would end at or after the call's deadline (the
+    `deadline` keyword of the retried function)."""
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        left = self.deadline.remaining()
+        deadline: Deadline = retry_state.kwargs["deadline"]
+        left = deadline.remaining()
         return left is not None and retry_state.upcoming_sleep >= left
 
 
@@ -219,20 +225,17 @@ def _log_retry(retry_state: tenacity.RetryCallState) -> None:
 
 def transient_retrying(
     policy: RetryPolicy,
-    deadline: Deadline,
     *,
     replayable: bool = True,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tenacity.Retrying:
-    """The tenacity `Retrying` of one request: call it as `retrying(send, request, what=...)`."""
+    """The tenacity `Retrying` of a client's requests, built once. Call it as
+    `retrying(send, request, what=..., deadline=..., used=Counter())`: the keywords
+    carry each call's own deadline and retry counts."""
     return tenacity.Retrying(
         retry=retry_if_transient(policy, replayable),
         wait=wait_for_reason(policy),
-        stop=(
-            stop_after_budget(policy)
-            | stop_at_deadline(deadline)
-            | stop_at_deadline(Deadline.after(policy.max_total, deadline.clock))
-        ),
+        stop=stop_after_budget(policy) | stop_at_deadline(),
         before_sleep=_log_retry,
         sleep=sleep,
         reraise=True,

@@ -153,4 +153,17 @@ class ConversationReader:
         return ChatResponse(shown, update.conversation_id, update.message_id, delta, True, update.model_slug)
 
 
-__all__ = ["ConversationReader", "OnEvent"]
+class MessageStream:
+    """Iterable of `ChatResponse` updates of one answer; `result` is the final answer."""
+
+    def __init__(self, opener: Callable[[], ConversationReader]) -> None:
+        self._opener = opener
+        self.result: ChatResponse | None = None
+
+    def __iter__(self) -> Iterator[ChatResponse]:
+        reader = self._opener()
+        yield from reader
+        self.result = reader.final
+
+
+__all__ = ["ConversationReader", "MessageStream", "OnEvent"]

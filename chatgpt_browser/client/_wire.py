@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import json
+import logging
 import time
 from collections.abc import Mapping
 from http.cookies import CookieError, Morsel, SimpleCookie
@@ -19,7 +21,19 @@ from urllib.parse import urlsplit
 from ..config import SiteProfile
 from ..credentials import Credentials
 from ..errors import ConfigError
-from ..site import CLIENT_HINT_HEADERS, SessionAnswer, access_token_expiry
+from ..redact import fingerprint
+from ..site import (
+    CLIENT_HINT_HEADERS,
+    SessionAnswer,
+    access_token_expiry,
+    error_for_response,
+    parse_session_answer,
+)
+from ._transport import Request, Response
+
+log = logging.getLogger(__name__)
+
+_MAX_BODY = 1024 * 1024
 
 
 def host_of(url: str) -> str:
@@ -187,15 +201,79 @@ def apply_session_answer(
     return credentials.replace(**changes)
 
 
+def read_body(response: Response, limit: int = _MAX_BODY) -> bytes:
+    """A bounded part of the body (error pages can be large); closes the response."""
+    try:
+        body = b""
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                break
+        return body
+    finally:
+        response.close()
+
+
+def session_request(
+    creds: Credentials,
+    site: SiteProfile,
+    url: str,
+    allowed_hosts: frozenset[str],
+    *,
+    extra: Mapping[str, str] | None,
+    timeout: tuple[float, float],
+    proxy: str | None,
+    total: float | None = None,
+) -> Request:
+    """The GET of the session endpoint, with the bundle's cookies and browser headers."""
+    defaults = {"Accept": "*/*", "Referer": site.url(site.chat_path)}
+    headers = credential_headers(url, creds, site, allowed_hosts, extra=extra, defaults=defaults)
+    return Request("GET", url, headers, timeout=timeout, proxy=proxy, total=total)
+
+
+def apply_session_response(
+    creds: Credentials, response: Response, site: SiteProfile, *, access_token_ttl: float, what: str
+) -> tuple[Credentials, SessionAnswer]:
+    """The bundle after a session answer (2xx); typed errors for anything but a live session."""
+    rotated = rotated_session_cookie(response.set_cookies(), site.session_cookie)
+    body = read_body(response)
+    if body.lstrip()[:1] == b"<":  # HTML where JSON was expected (challenge, capacity, ...)
+        raise error_for_response(response.status_code, response.headers, body, what=what)
+    answer = parse_session_answer(body, what=what)
+    updated = apply_session_answer(
+        creds, answer, rotated, access_token_ttl=access_token_ttl, now=time.time(), source="http-refresh"
+    )
+    if updated.session_token != creds.session_token:
+        log.debug(
+            "session token rotated %s -> %s",
+            fingerprint(creds.session_token),
+            fingerprint(updated.session_token),
+        )
+    return updated, answer
+
+
+def json_body(response: Response, what: str) -> object:
+    """The JSON document of a 2xx answer, else the typed error."""
+    data = read_body(response)
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise error_for_response(200, response.headers, data, what=what) from None
+
+
 __all__ = [
     "RotatedCookie",
     "apply_session_answer",
+    "apply_session_response",
     "browser_headers",
     "check_host",
     "cookie_header",
     "credential_headers",
     "host_of",
     "is_bound_header",
+    "json_body",
     "merge_headers",
+    "read_body",
     "rotated_session_cookie",
+    "session_request",
 ]

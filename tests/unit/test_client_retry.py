@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from chatgpt_browser.client._retry import (
@@ -58,17 +60,17 @@ def run(
     clock = clock or FakeClock()
     attempts = 0
 
-    def attempt(request: str, *, what: str) -> str:
+    def attempt(request: str, *, what: str, deadline: Deadline, used: Counter[Reason]) -> str:
         nonlocal attempts
         attempts += 1
         if attempts <= len(errors):
             raise errors[attempts - 1]
         return "ok"
 
-    deadline = Deadline.after(timeout, clock)
-    retrying = transient_retrying(policy, deadline, replayable=replayable, sleep=clock.sleep)
+    deadline = Deadline.after(timeout, clock).earlier(policy.max_total)
+    retrying = transient_retrying(policy, replayable=replayable, sleep=clock.sleep)
     try:
-        return retrying(attempt, "request", what="test"), attempts, clock
+        return retrying(attempt, "request", what="test", deadline=deadline, used=Counter()), attempts, clock
     except BaseException as exc:  # the test inspects it
         return exc, attempts, clock
 

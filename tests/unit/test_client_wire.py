@@ -9,8 +9,8 @@ import time
 import pytest
 from support.bundles import UA
 
+from chatgpt_browser.client._curl import CurlCffiTransport, impersonate_target
 from chatgpt_browser.client._text import markdown_to_text
-from chatgpt_browser.client._transport import CurlCffiTransport, impersonate_target
 from chatgpt_browser.client._wire import (
     apply_session_answer,
     credential_headers,
