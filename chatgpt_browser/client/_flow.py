@@ -19,18 +19,33 @@ expired token cause one refresh, and one dead clearance one renewal.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 
 from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, CredentialSource
-from ..errors import ChatGPTError, ClearanceRejectedError, NetworkError, ServerError, UnauthorizedError
+from ..errors import (
+    ChatGPTError,
+    ChatGPTTimeoutError,
+    ClearanceRejectedError,
+    NetworkError,
+    ServerError,
+    UnauthorizedError,
+)
 from ..redact import fingerprint
 from ..site import RenewReason, error_for_response
-from ._retry import ChallengeBreaker, Deadline, RetryPolicy, proves_nothing_processed, transient_retrying
+from ._retry import (
+    ChallengeBreaker,
+    Deadline,
+    Reason,
+    RetryPolicy,
+    proves_nothing_processed,
+    transient_retrying,
+)
 from ._transport import Request, Response, Transport
 from ._wire import apply_session_response, read_body, session_request
 
@@ -140,7 +155,9 @@ class CredentialFlow:
         limit = deadline.earlier(self.policy.max_total)
         return retrying(self._send_once, request, what=request.label, deadline=limit, used=Counter())
 
-    def _send_once(self, request: Request, *, what: str, deadline: Deadline, used: Counter[str]) -> Response:
+    def _send_once(
+        self, request: Request, *, what: str, deadline: Deadline, used: Counter[Reason]
+    ) -> Response:
         """One send; a non-2xx answer becomes its typed error (`deadline` and `used` are
         the retry parts' per-call state)."""
         response = self._transport.send(request)
@@ -182,7 +199,7 @@ class CredentialFlow:
         creds = self._credentials
         if creds.access_token and creds.access_token_valid_for(TOKEN_MARGIN):
             return creds
-        with self._refresh_lock:
+        with _locked(self._refresh_lock, deadline):
             creds = self._credentials
             if not (creds.access_token and creds.access_token_valid_for(TOKEN_MARGIN)):
                 creds = yield from self._session_call(creds, deadline)
@@ -216,14 +233,14 @@ class CredentialFlow:
 
     def _recover_unauthorized(self, error: UnauthorizedError, stale: Credentials, deadline: Deadline) -> Flow:
         """401: a new access token from the live session first, else a new session."""
-        with self._recover_lock:
+        with _locked(self._recover_lock, deadline):
             current = self._credentials
             if current.access_token != stale.access_token or current.session_token != stale.session_token:
                 return  # another thread fixed it meanwhile
             self.close_session()
             if error.code != "session_expired":
                 try:  # the cheap fix first
-                    with self._refresh_lock:
+                    with _locked(self._refresh_lock, deadline):
                         yield from self._session_call(self._credentials, deadline)
                     return
                 except UnauthorizedError:
@@ -231,7 +248,7 @@ class CredentialFlow:
             yield from self._reset_locked(RenewReason.UNAUTHORIZED, stale, deadline)
 
     def _reset_flow(self, reason: RenewReason, deadline: Deadline) -> Flow:
-        with self._recover_lock:
+        with _locked(self._recover_lock, deadline):
             yield from self._reset_locked(reason, self._credentials, deadline)
 
     def _reset_locked(self, reason: RenewReason, stale: Credentials, deadline: Deadline) -> Flow:
@@ -243,7 +260,7 @@ class CredentialFlow:
                 return
         else:
             self.close_session()
-        with self._refresh_lock:
+        with _locked(self._refresh_lock, deadline):
             yield from self._session_call(self._credentials, deadline)
 
     def _renew_clearance(self, error: ClearanceRejectedError, stale: Credentials) -> None:
@@ -287,6 +304,18 @@ class CredentialFlow:
     def _count(self, name: str) -> None:
         with self._stats_lock:
             self.stats[name] += 1
+
+
+@contextlib.contextmanager
+def _locked(lock: threading.Lock | threading.RLock, deadline: Deadline) -> Iterator[None]:
+    """Hold `lock`, waiting for another thread's fix no longer than the call's deadline."""
+    left = deadline.remaining()
+    if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
+        raise ChatGPTTimeoutError("the call's timeout passed while another thread renewed the credentials")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 __all__ = ["TOKEN_MARGIN", "CredentialFlow"]
