@@ -5,9 +5,10 @@ Public: `ChatGPTAPI`, `Conversation`, `ChatResponse`, `ModerationResult`,
 `RequestsTransport`, `CurlCffiTransport`) and `TRACE_LOGGER`. Everything in the
 `_`-prefixed modules is private: _api (ChatGPTAPI: options, payloads, answers), _flow
 (the recovery flow: send, fix 401 / 403, send again), _retry (transient failures,
-deadline), _transport, _trace (`debug=True`), _wire (headers, cookies), _stream /
-_sse (reading an answer; sans-IO parser), _conversation, _models, _text, _source,
-_refresh. Depends only on the core (errors, credentials, config, site, redact, pages).
+deadline), _transport and _curl (requests / curl_cffi), _trace (`debug=True`), _wire
+(headers, cookies, the session request), _options (checked options), _stream / _sse
+(reading an answer; sans-IO parser), _conversation, _models, _text, _source, _refresh.
+Depends only on the core (errors, credentials, config, site, redact, pages).
 """
 
 from ._api import ChatGPTAPI, MessageStream
