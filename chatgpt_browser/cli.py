@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .cli_formats import FORMATS, format_bundle, status_table, ttl_text
 from .cli_redact import known_secrets, redact, setup_logging
 from .errors import ChatGPTBrowserError, ConfigError, ExitStatus
+from .site import RenewReason
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Settings
@@ -150,7 +151,7 @@ def _cmd_session(args: argparse.Namespace) -> int:
     settings = _settings(args)
     manager = _manager(args, settings)
     # --renew: e.g. the consumer just saw a 403; re-clear whatever the store says.
-    credentials = manager.renew("forced") if args.renew else manager.get(min_ttl=settings.min_ttl)
+    credentials = manager.renew(RenewReason.FORCED) if args.renew else manager.get(min_ttl=settings.min_ttl)
     print(format_bundle(credentials, args.format, settings))
     return ExitStatus.OK
 
