@@ -40,7 +40,12 @@ log = logging.getLogger(__name__)
 
 
 def open_store(settings: Settings) -> CredentialStore:
-    """The configured store: a FileStore under the state folder, or a RedisStore."""
+    """The configured store: a FileStore under the state folder, a RedisStore, or a
+    `serve` instance (`store = "http(s)://host:8191"`)."""
+    if settings.store.startswith(("http://", "https://")):
+        from .serve.remote import service_store
+
+        return service_store(settings)
     if settings.store == "redis":
         from .session.redis_store import RedisStore
 
@@ -133,6 +138,10 @@ def build_manager(
 
     `on_stage` receives the harvest's stages (launch, challenge, login, verify, done).
     """
+    if settings.store.startswith(("http://", "https://")) and store is None:
+        from .serve.remote import service_manager  # the service renews: no browser here
+
+        return service_manager(settings, progress=progress)
     key = key_for(settings)
     checked_proxy(settings.proxy)
     harvester = build_harvester(

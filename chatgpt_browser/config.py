@@ -255,6 +255,10 @@ _ENV_SETTINGS = (
 _INTERNAL_FIELDS = ("url_source",)
 
 
+#: TOML tables read by one command itself (`serve`: [[accounts]] and [serve]).
+OTHER_TABLES = ("accounts", "serve")
+
+
 def _coerce(name: str, value: Any) -> Any:
     if value is None:
         return None
@@ -271,8 +275,8 @@ def _coerce(name: str, value: Any) -> Any:
             return float(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from exc
-    if name == "store" and value not in ("file", "redis"):
-        raise ConfigError(f"store must be 'file' or 'redis', got {value!r}")
+    if name == "store" and value not in ("file", "redis") and not str(value).startswith(("http://", "https://")):
+        raise ConfigError(f"store must be 'file', 'redis' or a serve URL http(s)://host:port, got {value!r}")
     return str(value)
 
 
@@ -298,7 +302,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid UTF-8 (byte {exc.start})") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    unknown = set(data) - set(_SETTING_FIELDS) | (set(data) & set(_INTERNAL_FIELDS))
+    unknown = (set(data) - set(_SETTING_FIELDS) - set(OTHER_TABLES)) | (set(data) & set(_INTERNAL_FIELDS))
     if unknown:
         raise ConfigError(f"unknown keys in {path}: {', '.join(sorted(unknown))}")
     if "password" in data:
@@ -329,6 +333,8 @@ def load_settings(
     if (overrides or {}).get("url") is not None:
         values["url_source"] = "flag"
     for key, value in file_values.items():
+        if key in OTHER_TABLES:
+            continue
         if key == "timeouts":
             if not isinstance(value, dict) or set(value) - _TIMEOUT_FIELDS:
                 raise ConfigError(f"{path}: [timeouts] takes {', '.join(sorted(_TIMEOUT_FIELDS))}")

@@ -15,9 +15,6 @@ from .wiring import manager_for, progress_for, settings_from
 
 log = logging.getLogger(__name__)
 
-# Bad user input (CORE's InputError once merged; a ConfigError until then): exit 2.
-_InputError: type[errors.ConfigError] = getattr(errors, "InputError", errors.ConfigError)
-
 
 def read_text(value: str) -> str:
     """The message: the argument, or standard input for '-' (UTF-8; the final newline
@@ -27,12 +24,12 @@ def read_text(value: str) -> str:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _InputError(f"standard input is not valid UTF-8 (byte {exc.start})") from None
+            raise errors.InputError(f"standard input is not valid UTF-8 (byte {exc.start})") from None
         text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
     else:
         text = value
     if not text.strip():
-        raise _InputError("empty message")
+        raise errors.InputError("empty message")
     return text
 
 
@@ -44,11 +41,19 @@ def _client(args: argparse.Namespace) -> Any:
     return build_client(settings, manager=manager_for(args, settings, progress)), progress
 
 
+def _whole_call_timeout(value: float | None) -> float | None:
+    """`ask --timeout S`: the one deadline of the call (retries, renewal, the answer)."""
+    if value is not None and not 0 < value < float("inf"):  # also rejects NaN
+        raise errors.ConfigError(f"--timeout must be a number of seconds > 0, got {value!r}")
+    return value
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     if args.conversation and not args.parent:
         raise errors.ConfigError(
             "--conversation needs --parent (the message id printed after the last answer)"
         )
+    timeout = _whole_call_timeout(args.timeout)
     client, progress = _client(args)
     prompt = read_text(args.prompt)
     stream = not args.json and not args.quiet
@@ -64,7 +69,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     try:
         result = client.send_message(
-            prompt, conversation_id=args.conversation, parent_message_id=args.parent, on_progress=on_progress
+            prompt,
+            conversation_id=args.conversation,
+            parent_message_id=args.parent,
+            on_progress=on_progress,
+            timeout=timeout,
         )
     finally:
         progress.close()

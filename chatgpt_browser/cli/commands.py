@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..site import RenewReason
 from .exit_codes import ExitStatus
 from .formats import format_bundle, status_table, ttl_text
 from .wiring import manager_for, progress_for, settings_from
@@ -51,7 +52,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         manager = manager_for(
             args, settings, progress, prompt=True, force_login=args.force, login_if_password=True
         )
-        credentials = manager.renew("login")
+        credentials = manager.renew(RenewReason.LOGIN)
     finally:
         progress.close()
     info = credentials.describe()
@@ -70,7 +71,8 @@ def cmd_session(args: argparse.Namespace) -> int:
     try:
         manager = manager_for(args, settings, progress)
         # --renew: e.g. the consumer just saw a 403; re-clear whatever the store says.
-        credentials = manager.renew("forced") if args.renew else manager.get(min_ttl=settings.min_ttl)
+        renew = args.renew
+        credentials = manager.renew(RenewReason.FORCED) if renew else manager.get(min_ttl=settings.min_ttl)
     finally:
         progress.close()
     text = format_bundle(credentials, args.format, settings)

@@ -3,8 +3,8 @@
 The library raises typed errors and knows nothing of processes; the CLI turns an
 error into a status here. The most specific class wins: the mapping is looked up
 along the exception's MRO, so `BlockedError` (6) beats its base `ChallengeError` (5).
-Classes are named, not imported, so a class another part of the package adds later
-(or renames with a deprecated alias) maps as soon as it exists.
+Classes not in errors.py yet (SecurityError, NotTheSiteError) are named, not imported,
+so they map as soon as they exist.
 """
 
 from __future__ import annotations
@@ -38,36 +38,44 @@ class ExitStatus(enum.IntEnum):
     TERMINATED = 143
 
 
-# Error class name -> status. Names that do not exist (yet) in errors.py are ignored.
-_BY_NAME: dict[str, ExitStatus] = {
-    "ChatGPTBrowserError": ExitStatus.ERROR,
-    "ConfigError": ExitStatus.BAD_CONFIG,
-    "InputError": ExitStatus.BAD_CONFIG,
-    "BrowserError": ExitStatus.BROWSER,
-    "ChallengeError": ExitStatus.CHALLENGE_NOT_CLEARED,
-    "BlockedError": ExitStatus.BLOCKED,
-    "AuthError": ExitStatus.AUTH_FAILED,
-    "HumanNeededError": ExitStatus.HUMAN_NEEDED,
-    "StoreError": ExitStatus.STORE,
-    "LockTimeoutError": ExitStatus.LOCK_TIMEOUT,
-    "SecurityError": ExitStatus.SECURITY,
-    "NotTheSiteError": ExitStatus.NOT_THE_SITE,
-    "ChatGPTError": ExitStatus.NETWORK,
-    "AuthenticationError": ExitStatus.AUTH_FAILED,
-    "ChallengeRequiredError": ExitStatus.CHALLENGE_NOT_CLEARED,
-    "RateLimitError": ExitStatus.RATE_LIMITED,
+# Error class -> status (CORE's class names; the deprecated aliases are the same objects).
+_BY_CLASS: dict[type[BaseException], ExitStatus] = {
+    errors.ChatGPTBrowserError: ExitStatus.ERROR,
+    errors.ConfigError: ExitStatus.BAD_CONFIG,
+    errors.InputError: ExitStatus.BAD_CONFIG,
+    errors.BrowserError: ExitStatus.BROWSER,
+    errors.ChallengeNotClearedError: ExitStatus.CHALLENGE_NOT_CLEARED,
+    errors.BlockedError: ExitStatus.BLOCKED,
+    errors.LoginFailedError: ExitStatus.AUTH_FAILED,
+    errors.HumanNeededError: ExitStatus.HUMAN_NEEDED,
+    errors.StoreError: ExitStatus.STORE,
+    errors.LockTimeoutError: ExitStatus.LOCK_TIMEOUT,
+    errors.ChatGPTError: ExitStatus.NETWORK,
+    errors.NetworkError: ExitStatus.NETWORK,
+    errors.ConnectError: ExitStatus.NETWORK,
+    errors.UnauthorizedError: ExitStatus.AUTH_FAILED,
+    errors.ClearanceRejectedError: ExitStatus.CHALLENGE_NOT_CLEARED,
+    errors.RateLimitError: ExitStatus.RATE_LIMITED,
     # The site refused the request itself (too long, bad conversation id): retrying
     # cannot help, so it is bad input, never "network" (retry wrappers loop on 8).
-    "InvalidRequestError": ExitStatus.BAD_CONFIG,
-    "MessageTooLongError": ExitStatus.BAD_CONFIG,
-    "ConversationNotFoundError": ExitStatus.BAD_CONFIG,
-    "MessageMaybeSentError": ExitStatus.MESSAGE_MAYBE_SENT,
+    errors.InvalidRequestError: ExitStatus.BAD_CONFIG,
+    errors.ConversationNotFoundError: ExitStatus.BAD_CONFIG,
+    errors.MessageMaybeSentError: ExitStatus.MESSAGE_MAYBE_SENT,
+}
+
+# Classes another part of the package adds later (BROWSER): mapped once they exist.
+_BY_NAME: dict[str, ExitStatus] = {
+    "SecurityError": ExitStatus.SECURITY,
+    "NotTheSiteError": ExitStatus.NOT_THE_SITE,
 }
 
 EXIT_CODES: dict[type[BaseException], ExitStatus] = {
-    cls: status
-    for name, status in _BY_NAME.items()
-    if isinstance(cls := getattr(errors, name, None), type) and issubclass(cls, BaseException)
+    **_BY_CLASS,
+    **{
+        cls: status
+        for name, status in _BY_NAME.items()
+        if isinstance(cls := getattr(errors, name, None), type) and issubclass(cls, BaseException)
+    },
 }
 
 

@@ -25,9 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
 FORMATS = ("json", "env", "cookie-header", "netscape", "storage-state", "curl")
 
 
-def ttl_text(seconds: float | None) -> str:
+def ttl_text(seconds: object) -> str:
     """A remaining lifetime for people: 29d 23h, 1h 05m, 27m 10s, 45s, expired."""
-    if seconds is None:
+    if not isinstance(seconds, (int, float)):  # None (unknown) in `describe()`
         return "-"
     if seconds <= 0:
         return "expired"
@@ -54,7 +54,8 @@ def browser_major(user_agent: str) -> int | None:
 
 
 def _json(credentials: Credentials) -> str:
-    from ..credentials import FORMAT_VERSION, redact_proxy
+    from ..credentials import FORMAT_VERSION
+    from ..redact import redact_proxy
 
     proxy = redact_proxy(credentials.proxy)
     record = credentials.to_dict()

@@ -73,7 +73,9 @@ def _store(p: Parser) -> None:
         help=h("file store and browser profiles", "CHATGPT_BROWSER_STATE_DIR", "<state dir>/chatgpt-browser"),
     )
     g.add_argument(
-        "--store", choices=("file", "redis"), help=h("credential store", "CHATGPT_BROWSER_STORE", "file")
+        "--store",
+        metavar="file|redis|URL",
+        help=h("credential store, or a serve URL http(s)://host:8191", "CHATGPT_BROWSER_STORE", "file"),
     )
     g.add_argument(
         "--redis-url", metavar="URL", help=h("Redis URL for --store redis", "CHATGPT_BROWSER_REDIS_URL")
@@ -204,6 +206,9 @@ def build_parser(handlers: dict[str, Command]) -> Parser:
     _account_commands(add, renewing)
     _site_commands(add, renewing)
     _tool_commands(add)
+    from ..serve.cli import add_parser as add_serve  # serve's flags live with serve
+
+    add_serve(commands, renewing)
     emulator = commands.add_parser(
         "emulator", help="run the local site emulator", add_help=False, prefix_chars="\0"
     )
@@ -279,6 +284,12 @@ def _site_commands(add: Add, renewing: Parser) -> None:
     ask.add_argument("prompt", help="the message ('-' reads standard input; its final newline is dropped)")
     ask.add_argument("--conversation", metavar="ID", help="continue this conversation")
     ask.add_argument("--parent", metavar="ID", help="the message to answer after (with --conversation)")
+    ask.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="deadline of the whole call in seconds: retries, renewals and the streamed answer",
+    )
     moderate = add("moderate", "run the moderation endpoint on a text (exit 13 when flagged)", renewing)
     moderate.add_argument("text", help="the text ('-' reads standard input)")
     moderate.add_argument(

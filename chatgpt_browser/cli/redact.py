@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlsplit
 
 from ..config import env, optional_env_var
+from ..redact import redact  # the one redaction module
 
 
 class RedactingFormatter(logging.Formatter):
@@ -31,9 +32,10 @@ def known_secrets(args: argparse.Namespace) -> list[str]:
     Browserless `?token=`, a proxy's or Redis' password)."""
     password_env = getattr(args, "password_env", None)
     secrets = [optional_env_var(password_env) or ""] if password_env else []
-    secrets += [env(name) or "" for name in ("PASSWORD", "STORE_KEY", "TOTP_SECRET")]
-    urls = [getattr(args, name, None) for name in ("cdp_url", "proxy", "redis_url")]
-    urls += [env(name) for name in ("CDP_URL", "PROXY", "REDIS_URL")]
+    secrets += [env(name) or "" for name in ("PASSWORD", "STORE_KEY", "TOTP_SECRET", "API_KEY")]
+    # `store` may be a serve URL (http(s)://user:password@host:8191).
+    urls = [getattr(args, name, None) for name in ("cdp_url", "proxy", "redis_url", "store")]
+    urls += [env(name) for name in ("CDP_URL", "PROXY", "REDIS_URL", "STORE")]
     for url in filter(None, urls):
         try:
             parts = urlsplit(url)
@@ -44,7 +46,4 @@ def known_secrets(args: argparse.Namespace) -> list[str]:
     return sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
 
 
-def redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+__all__ = ["RedactingFormatter", "known_secrets", "redact"]

@@ -51,6 +51,21 @@ def start(state: Path, calls: Path, hold: float, lock_timeout: float = 30.0) -> 
     )
 
 
+def holds_lock_file(pid: int) -> bool:
+    """True when process `pid` has the account's lock file open."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd).endswith("acct.lock"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def wait_for_line(path: Path, deadline: float) -> str:
     while time.monotonic() < deadline:
         if path.exists() and path.read_text().strip():

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 from cryptography.fernet import Fernet
+from support.waiting import wait_until
 
 from chatgpt_browser.credentials import Credentials
 from chatgpt_browser.errors import LockTimeoutError, StoreError
@@ -105,19 +106,21 @@ def test_lock_excludes_and_times_out(store: RedisStore) -> None:
 
 
 def test_watchdog_keeps_a_long_holder(store: RedisStore) -> None:
-    # lock_ttl is 1 s: the key outlives it only because the watchdog extends it. Wait
-    # until its remaining TTL has been pushed back up three times (no fixed sleep).
-    name = f"{store.namespace}:lock:k"
+    # lock_ttl is 1 s: the lock outlives it only because the watchdog extends it. Wait
+    # until the key's remaining lifetime has gone back up twice (two extensions seen).
+    key = f"{store.namespace}:lock:k"
     with store.lock("k", timeout=1):
-        started, extensions, last = time.monotonic(), 0, store.client.pttl(name)
-        while extensions < 3:
-            assert time.monotonic() - started < 15, "the watchdog never extended the lock"
-            now = store.client.pttl(name)
-            assert now > 0, "the lock expired while held"
-            extensions += now > last
-            last = now
-            time.sleep(0.02)  # a poll interval, not a wait for the outcome
-        assert time.monotonic() - started > 0.9  # it lived past its own 1 s TTL
+        seen = {"last": store.client.pttl(key), "extensions": 0}
+
+        def extended_twice() -> bool:
+            now = store.client.pttl(key)
+            if now > seen["last"]:
+                seen["extensions"] += 1
+            seen["last"] = now
+            return seen["extensions"] >= 2
+
+        wait_until(extended_twice, 30, "two watchdog extensions", interval=0.02)
+        assert store.client.exists(key)
         with pytest.raises(LockTimeoutError), store.lock("k", timeout=0.2):
             pass
 
