@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.json:  # a machine reading stdout as JSON reads the failure as JSON too
             line = error_line(exc, secrets).split(": ", 2)[-1]
             error = {"error": type(exc).__name__, "message": line, "exit_code": int(status)}
+            # MessageMaybeSentError (16): the ids a script needs to look or continue.
+            for name in ("message_id", "conversation_id", "parent_message_id"):
+                if isinstance(value := getattr(exc, name, None), str):
+                    error[name] = value
             print(json.dumps(error), file=sys.stderr)
         else:
             print(error_line(exc, secrets), file=sys.stderr)

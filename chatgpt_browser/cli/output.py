@@ -47,7 +47,9 @@ def _formatter(args: argparse.Namespace, secrets: Sequence[str], *, detailed: bo
 
 def verbosity_level(args: argparse.Namespace) -> int:
     verbose = int(getattr(args, "verbose", 0) or 0)
-    return logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
+    # `serve` is a service: its INFO lines (one per request) are its access log.
+    service = getattr(args, "command", None) == "serve"
+    return logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 or service else logging.WARNING
 
 
 def setup_logging(args: argparse.Namespace, secrets: Sequence[str]) -> None:

@@ -151,3 +151,17 @@ def test_environment_network_honours_no_proxy() -> None:
     assert environment_network("https://chat.example.com", env) == ("http://p:3128", "/ca.pem")
     assert environment_network("https://x.internal.example", env) == (None, "/ca.pem")
     assert environment_network("http://a.example", {}) == (None, None)
+
+
+def test_serve_tables_and_a_serve_url_store(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path / "c.toml",
+        'store = "http://127.0.0.1:8191"\nemail = "a@example.com"\n'
+        '[serve]\nport = 8191\n[[accounts]]\nemail = "b@example.com"\n',
+    )
+    settings = load_settings(config_file=cfg, environ={})
+    assert settings.store == "http://127.0.0.1:8191" and settings.email == "a@example.com"
+    with pytest.raises(ConfigError, match="store must be"):
+        load_settings({"store": "ftp://x"}, config_file=None, environ={"CHATGPT_BROWSER_CONFIG": ""})
+    with pytest.raises(ConfigError, match="unknown keys"):  # bookkeeping is not a setting
+        load_settings(config_file=write(tmp_path / "d.toml", 'url_source = "flag"\n'), environ={})

@@ -163,3 +163,52 @@ def test_environment_proxy_is_ignored_unless_trust_env(account: Account) -> None
         assert ignored.returncode == 0, ignored.stderr
         trusted = account.run("ask", "-q", "--trust-env", "hello", **env)
     assert trusted.returncode == ExitStatus.NETWORK, trusted.stderr
+
+
+# Client call errors: CORE's classes reach the documented exit codes -------------------
+CONVERSATION = "/backend-api/conversation"
+
+
+def _posts(account: Account, status: int) -> int:
+    return int(account.emu.admin.stats()["requests"].get(f"POST {CONVERSATION} {status}", 0))
+
+
+def test_a_post_that_may_have_been_processed_is_exit_16_with_its_ids(account: Account) -> None:
+    before = _posts(account, 500)
+    account.emu.admin.fault(CONVERSATION, "status", status=500, count=1)
+    result = account.run("ask", "--json", "post me once")
+    assert result.returncode == ExitStatus.MESSAGE_MAYBE_SENT, result.stderr
+    error = json.loads(result.stderr.splitlines()[-1])
+    assert error["error"] == "MessageMaybeSentError" and error["exit_code"] == 16
+    assert error["message_id"] and error["parent_message_id"]
+    assert _posts(account, 500) == before + 1  # sent once, never replayed
+    plain = account.run("ask", "-q", "the next one goes")  # the fault is used up
+    assert plain.returncode == 0, plain.stderr
+
+
+def test_text_that_is_not_utf8_is_exit_2_and_nothing_is_sent(account: Account) -> None:
+    before = _posts(account, 200)
+    command = [sys.executable, "-m", "chatgpt_browser", "ask", *account.args()]
+    env = cli_env(account.home, **account.pw)
+    piped = subprocess.run([*command, "-"], input=b"\xffhello\n", capture_output=True, timeout=120, env=env)
+    stderr = piped.stderr.decode("utf-8", "replace")
+    assert piped.returncode == ExitStatus.BAD_CONFIG, stderr
+    one_line_error(stderr, "InputError")
+    # An argument in another encoding reaches Python as lone surrogates: the client's check.
+    argv = subprocess.run([*command, b"caf\xe9"], capture_output=True, timeout=120, env=env)
+    stderr = argv.stderr.decode("utf-8", "replace")
+    assert argv.returncode == ExitStatus.BAD_CONFIG, stderr
+    one_line_error(stderr, "InputError")
+    assert _posts(account, 200) == before
+
+
+def test_ask_timeout_bounds_the_whole_call(account: Account) -> None:
+    config = account.home / "long-stall.toml"
+    config.write_text("[timeouts]\nstream_stall = 600\n")  # only --timeout can end the wait
+    account.emu.admin.fault(CONVERSATION, "stall", after_events=1, stall_seconds=120)
+    # Generous bound (the deadline is 2 s): without --timeout it would wait out the 120 s stall.
+    result = account.run("ask", "--config", str(config), "--timeout", "2", "stall", timeout=90)
+    assert result.returncode == ExitStatus.NETWORK, result.stderr
+    one_line_error(result.stderr, "ChatGPTTimeoutError")
+    bad = account.run("ask", "--timeout", "0", "hello")
+    assert bad.returncode == ExitStatus.BAD_CONFIG, bad.stderr

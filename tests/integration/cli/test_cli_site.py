@@ -116,7 +116,7 @@ def test_challenge_not_cleared_exit_code(emu: Emulator, tmp_path: Path, counting
     args = account_args(emu, tmp_path / "s", counting_chromium)
     result = run_cli("session", "--config", str(config), *args, home=tmp_path, DEMO_PASSWORD="x")
     assert result.returncode == ExitStatus.CHALLENGE_NOT_CLEARED, result.stderr
-    one_line_error(result.stderr, "ChallengeError")
+    one_line_error(result.stderr, "ChallengeNotClearedError")
 
 
 def test_missing_browser_exit_code(emu: Emulator, tmp_path: Path) -> None:
