@@ -91,8 +91,9 @@ class ChatGPTAPI:
           for a fresh bundle on a dead session or clearance.
         - `proxy`: the egress for bundles that carry no proxy; a bundle's own proxy
           always wins, since its clearance is bound to that IP.
-        - `transport`: "requests" (default), "curl_cffi" (Chrome's TLS fingerprint), or
-          an instance; `timeout`: seconds or `Timeouts`; `retry`: a `RetryPolicy`.
+        - `transport`: "auto" (default: Chrome's TLS via curl_cffi for a bundle a browser
+          harvested, else requests), "requests", "curl_cffi", or an instance;
+          `timeout`: seconds or `Timeouts`; `retry`: a `RetryPolicy`.
         """
         source = as_source(provider)
         if credentials is None and session_token and clearance_token:
@@ -145,7 +146,7 @@ class ChatGPTAPI:
         )
         # The transport has no proxy of its own: each request names its bundle's.
         self._owns_transport = transport is None or isinstance(transport, str)
-        self._transport = make_transport(transport, None, verify, credentials.user_agent)
+        self._transport = make_transport(transport, None, verify, credentials.user_agent, credentials)
         if debug:
             self._transport = TracingTransport(self._transport)
         self._keeper = CredentialKeeper(

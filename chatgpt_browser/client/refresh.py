@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from ..config import SiteProfile
 from ..credentials import Credentials, fingerprint
 from .status import error_for_response
-from .transport import RequestsTransport, Timeout, Transport
+from .transport import Timeout, Transport, make_transport
 from .wire import (
     SessionAnswer,
     apply_session_answer,
@@ -101,7 +101,8 @@ def refresh_credentials(
     site = site or SiteProfile(base_url=credentials.site)
     timeouts: Timeout = timeout if isinstance(timeout, tuple) else (min(10.0, timeout), timeout)
     own = transport is None
-    active = transport or RequestsTransport(verify=verify)
+    # "auto": the bundle's browser TLS family, or the edge refuses the clearance.
+    active = transport or make_transport("auto", None, verify, credentials.user_agent, credentials)
     try:
         updated, _ = session_call(active, credentials, site, timeout=timeouts)
         return updated

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, fingerprint
-from ..errors import AbortedError, ChallengeRequiredError, ChatGPTError
+from ..errors import AbortedError, ChallengeRequiredError, ChatGPTError, TLSFingerprintError
+from .impersonate import MISMATCH_MESSAGE, impersonating, likely_tls_mismatch
 from .keeper import CredentialKeeper
 from .retry import CallState, ChallengeBreaker, Reason, RetryPolicy, build_retrying
 from .status import error_for_response
@@ -80,9 +81,11 @@ class Requester:
             started_at = time.monotonic()
             try:
                 result = attempt(state)
-            except ChallengeRequiredError:
+            except ChallengeRequiredError as exc:
                 used = state.used_credentials or self._keeper.credentials
                 self.breaker.record_challenge(fingerprint(used.clearance_token), started_at)
+                if likely_tls_mismatch(used, impersonating(self._transport)):
+                    raise TLSFingerprintError(MISMATCH_MESSAGE, status_code=403, detail="challenge") from exc
                 raise
             self.breaker.record_success()
             return result

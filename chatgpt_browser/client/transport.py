@@ -21,7 +21,6 @@ from __future__ import annotations
 import http.cookiejar
 import logging
 import queue
-import re
 import socket
 import threading
 import time
@@ -30,6 +29,7 @@ from typing import Any, Protocol
 
 import requests
 
+from ..credentials import Credentials
 from ..errors import ChatGPTTimeoutError, ConfigError, NetworkError
 
 log = logging.getLogger(__name__)
@@ -190,20 +190,11 @@ class RequestsTransport:
         self._session.close()
 
 
-_CHROME_VERSION = re.compile(r"Chrome/(\d+)")
-
-
 def impersonate_target(user_agent: str) -> str:
     """The curl_cffi Chrome profile closest to (not newer than) the UA's Chrome version."""
-    from curl_cffi.requests import BrowserType
+    from .impersonate import chrome_major, pick_chrome_target, supported_chrome_targets
 
-    versions = sorted(
-        int(b.value[len("chrome") :]) for b in BrowserType if re.fullmatch(r"chrome\d+", b.value)
-    )
-    match = _CHROME_VERSION.search(user_agent)
-    wanted = int(match.group(1)) if match else versions[-1]
-    eligible = [v for v in versions if v <= wanted]
-    return f"chrome{eligible[-1] if eligible else versions[0]}"
+    return pick_chrome_target(chrome_major(user_agent), supported_chrome_targets()) or "chrome"
 
 
 class _CurlResponse:
@@ -364,15 +355,29 @@ class CurlCffiTransport:
 
 
 def make_transport(
-    transport: Transport | str | None, proxy: str | None, verify: bool | str, user_agent: str
+    transport: Transport | str | None,
+    proxy: str | None,
+    verify: bool | str,
+    user_agent: str,
+    credentials: Credentials | None = None,
 ) -> Transport:
-    """The transport a client option names: None/"requests", "curl_cffi", or an instance."""
-    if transport is None or transport == "requests":
+    """The transport a client option names: None/"auto", "requests", "curl_cffi", or an instance.
+
+    "auto" follows the bundle's browser (client/impersonate.py): Chrome's TLS for a bundle
+    a browser harvested, plain requests otherwise or without curl_cffi.
+    """
+    if (transport is None or transport == "auto") and credentials is not None:
+        from .impersonate import choose_transport
+
+        choice = choose_transport(credentials)
+        log.debug("transport auto: %s (%s)", choice.kind, choice.reason)
+        transport = choice.kind
+    if transport is None or transport in ("requests", "auto"):
         return RequestsTransport(proxy=proxy, verify=verify)
     if transport in ("curl_cffi", "impersonate"):
         return CurlCffiTransport(user_agent=user_agent, proxy=proxy, verify=verify)
     if isinstance(transport, str):
-        raise ConfigError(f"unknown transport {transport!r} (use 'requests' or 'curl_cffi')")
+        raise ConfigError(f"unknown transport {transport!r} (use 'auto', 'requests' or 'curl_cffi')")
     return transport
 
 

@@ -1,0 +1,352 @@
+"""`chatgpt-browser doctor`: is this machine ready to harvest and use a bundle unattended?
+
+Each check is a function returning a `CheckResult` (name, ok, one-line verdict, hint).
+The browser checks share one probe: the product's own stealthy launch opens the site's
+`/cdn-cgi/trace` page and reports what a site sees (UA, client hints, webdriver, WebGL,
+TLS fingerprint, egress IP, Date). The HTTP client's transport then fetches the same
+page: its TLS family (JA4 version, ALPN, cipher hash) must be the browser's, or an edge
+that binds clearances to it refuses every bundle the browser harvests. A site whose trace
+shows no `ja4` is compared on a local `--tls` emulator instead.
+
+`run(settings) -> int` prints the verdicts (text or `--format json`) and returns 0 only
+when every check passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import json
+import os
+import shutil
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .errors import ChatGPTBrowserError
+
+CHECK_FAILED = 14  # the CLI's CHECK_FAILED exit status (contracts: exit codes)
+MAX_CLOCK_SKEW = 60.0
+_TIMEOUT = 15.0
+_PROBE_JS = """() => {
+  const gl = document.createElement('canvas').getContext('webgl');
+  let vendor = null, renderer = null;
+  if (gl) {
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    vendor = gl.getParameter(info ? info.UNMASKED_VENDOR_WEBGL : gl.VENDOR);
+    renderer = gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
+  }
+  const data = navigator.userAgentData;
+  return {ua: navigator.userAgent, webdriver: navigator.webdriver, vendor, renderer,
+          brands: data ? data.brands.map(b => b.brand + '/' + b.version) : null};
+}"""
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    verdict: str
+    hint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class Probe:
+    """What the launched browser and the HTTP client saw of one trace page."""
+
+    trace_url: str = ""
+    browser: dict[str, Any] = dataclasses.field(default_factory=dict)
+    browser_trace: dict[str, str] = dataclasses.field(default_factory=dict)
+    client_trace: dict[str, str] = dataclasses.field(default_factory=dict)
+    browser_ja4: str = ""
+    client_ja4: str = ""
+    site_date: str | None = None
+    transport: str = ""
+    compared_on: str = "site"
+    error: str | None = None
+
+
+def parse_trace(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def _setting(settings: Any, name: str, default: Any = None) -> Any:
+    value = getattr(settings, name, default)
+    return default if value is None else value
+
+
+# -- machine checks ----------------------------------------------------------------------
+
+
+def check_browser(settings: Any) -> CheckResult:
+    from .browser.executable import browser_version, find_browser, is_headless_shell, resolve_flavour
+
+    try:
+        path = find_browser(_setting(settings, "executable"), flavour=resolve_flavour(None))
+    except ChatGPTBrowserError as exc:
+        return CheckResult(
+            "browser", False, str(exc).splitlines()[0], "install chromium or pass --executable"
+        )
+    flavour = "headless-shell" if is_headless_shell(path) else "chromium"
+    version = browser_version(path)
+    if version is None:
+        return CheckResult("browser", False, f"{path} does not report a version", "is it a Chromium build?")
+    return CheckResult("browser", True, f"{path} {version} ({flavour})")
+
+
+def check_playwright() -> CheckResult:
+    try:
+        from importlib.metadata import version as installed
+
+        from playwright.sync_api import sync_playwright
+
+        version = installed("playwright")
+
+        with sync_playwright() as driver:
+            driver.chromium.name  # noqa: B018 - the driver process answered
+    except Exception as exc:  # ImportError, or the driver would not start
+        hint = "pip install playwright (the driver ships in the wheel)"
+        return CheckResult("playwright", False, f"driver unusable: {type(exc).__name__}", hint)
+    return CheckResult("playwright", True, f"driver {version} starts")
+
+
+def check_xvfb() -> CheckResult:
+    from .browser.xvfb import needs_virtual_display
+
+    found = shutil.which("Xvfb")
+    if not needs_virtual_display():
+        return CheckResult("xvfb", True, "a display is available; Xvfb not needed for --headed")
+    if found:
+        return CheckResult("xvfb", True, f"{found} for the headed fallback (no display here)")
+    return CheckResult(
+        "xvfb", False, "no display and no Xvfb: the headed fallback cannot run", "apt install xvfb"
+    )
+
+
+def check_store(settings: Any) -> CheckResult:
+    if _setting(settings, "store", "file") == "redis":
+        return CheckResult("store", True, "Redis store (see the redis check)")
+    resolve = getattr(settings, "resolved_state_dir", None)
+    root = Path(resolve() if callable(resolve) else _setting(settings, "state_dir", tempfile.gettempdir()))
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".doctor-")
+        os.write(fd, b"ok")
+        os.fsync(fd)
+        os.close(fd)
+        readable = Path(probe).read_bytes() == b"ok"
+        os.unlink(probe)
+    except OSError as exc:
+        return CheckResult(
+            "store", False, f"{root} not writable: {exc.strerror}", "fix permissions or --state-dir"
+        )
+    loose = [p.name for p in root.rglob("*.json") if p.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO)]
+    mode = stat.S_IMODE(root.stat().st_mode)
+    if not readable or mode & (stat.S_IRWXG | stat.S_IRWXO) or loose:
+        what = f"{root} mode {mode:o}" + (f", readable by others: {', '.join(loose[:3])}" if loose else "")
+        return CheckResult("store", False, what, f"chmod 700 {root} and 600 the files in it")
+    return CheckResult("store", True, f"{root} readable and writable, mode {mode:o}")
+
+
+def check_redis(settings: Any) -> CheckResult:
+    url = _setting(settings, "redis_url")
+    if _setting(settings, "store", "file") != "redis" and not url:
+        return CheckResult("redis", True, "not configured")
+    try:
+        import redis
+
+        client = redis.Redis.from_url(
+            url or "redis://localhost:6379/0", socket_timeout=5, socket_connect_timeout=5
+        )
+        client.ping()
+        client.close()
+    except ImportError:
+        return CheckResult(
+            "redis", False, "the redis package is missing", "pip install 'chatgpt-browser[redis]'"
+        )
+    except Exception as exc:  # redis' ConnectionError, TimeoutError, AuthenticationError...
+        return CheckResult("redis", False, f"unreachable: {type(exc).__name__}", "is redis-server running?")
+    return CheckResult("redis", True, "reachable (PING answered)")
+
+
+# -- what a site sees ----------------------------------------------------------------------
+
+
+def check_headless_leaks(probe: Probe) -> CheckResult:
+    seen = probe.browser
+    if probe.error or not seen:
+        return CheckResult(
+            "headless_leaks", False, f"browser probe failed: {probe.error}", "run with --debug"
+        )
+    leaks = []
+    if "headless" in str(seen.get("ua", "")).lower():
+        leaks.append("UA says Headless")
+    if any("headless" in b.lower() for b in seen.get("brands") or []):
+        leaks.append("client hints name HeadlessChrome")
+    if seen.get("brands") is None:
+        leaks.append("no navigator.userAgentData")
+    if seen.get("webdriver"):
+        leaks.append("navigator.webdriver is true")
+    if not seen.get("vendor"):
+        leaks.append("no WebGL")
+    gpu = f"WebGL {seen.get('vendor')} / {seen.get('renderer')}"
+    if leaks:
+        return CheckResult(
+            "headless_leaks", False, "; ".join(leaks), "report it: the stealth layer missed a leak"
+        )
+    return CheckResult("headless_leaks", True, f"none: UA, client hints and webdriver clean; {gpu}")
+
+
+def check_tls(probe: Probe) -> CheckResult:
+    from .emulator.fingerprint import binding_of
+
+    browser, client = probe.browser_ja4, probe.client_ja4
+    where = "the site" if probe.compared_on == "site" else "a local --tls emulator (the site shows no ja4)"
+    if probe.error or not browser or not client:
+        return CheckResult("tls_fingerprint", False, f"no fingerprints from {where}: {probe.error}", "")
+    if binding_of(browser) != binding_of(client):
+        verdict = (
+            f"transport {probe.transport!r} presents {client}, the browser {browser} (on {where}): "
+            "an edge that binds clearances will refuse every harvested bundle"
+        )
+        return CheckResult("tls_fingerprint", False, verdict, "use transport 'auto' (or 'curl_cffi')")
+    return CheckResult(
+        "tls_fingerprint", True, f"transport {probe.transport!r} matches the browser: {client}"
+    )
+
+
+def check_clock(probe: Probe, now: float | None = None) -> CheckResult:
+    if not probe.site_date:
+        return CheckResult("clock", False, "the site sent no Date header", "")
+    skew = (time.time() if now is None else now) - email.utils.parsedate_to_datetime(
+        probe.site_date
+    ).timestamp()
+    verdict = f"{skew:+.1f} s against the site's Date header"
+    if abs(skew) > MAX_CLOCK_SKEW:
+        return CheckResult("clock", False, verdict, "sync the clock (NTP): expiry decisions use it")
+    return CheckResult("clock", True, verdict)
+
+
+def check_egress(probe: Probe) -> CheckResult:
+    browser, client = probe.browser_trace.get("ip"), probe.client_trace.get("ip")
+    if not browser or not client:
+        return CheckResult("egress_ip", False, "the trace page did not show both egress IPs", "")
+    if browser != client:
+        verdict = f"browser leaves from {browser}, the client from {client}: clearances are bound to the IP"
+        return CheckResult("egress_ip", False, verdict, "give both the same --proxy")
+    return CheckResult("egress_ip", True, f"browser and client both leave from {client}")
+
+
+def _client_trace(
+    settings: Any, url: str, user_agent: str, transport: Any, verify: bool | str
+) -> dict[str, str]:
+    """The trace page as the client's own transport fetches it."""
+    from .client.transport import make_transport
+    from .credentials import Credentials
+
+    # Only to let "auto" decide as it would for a browser-harvested bundle; sent nowhere.
+    sample = Credentials(site=url, user_agent=user_agent, session_token="-", clearance_token="-")
+    proxy = _setting(settings, "proxy")
+    sender = make_transport(transport, proxy, verify, user_agent, sample)
+    try:
+        response = sender.request(
+            "GET", url, headers={"User-Agent": user_agent}, body=None, timeout=(_TIMEOUT, _TIMEOUT),
+            stream=False, proxy=proxy,
+        )  # fmt: skip
+        return parse_trace(response.read().decode("utf-8", "replace"))
+    finally:
+        sender.close()
+
+
+@contextmanager
+def _fallback_edge() -> Iterator[tuple[str, str]]:
+    from .emulator.process import Emulator
+
+    with Emulator(tls=True) as emu:
+        yield emu.url + "/cdn-cgi/trace", str(emu.ca_file)
+
+
+def probe_site(settings: Any, transport: Any = "auto") -> Probe:
+    """Launch the browser as a harvest does and look at the trace page with it and the client."""
+    from .browser.launch import open_browser
+
+    site = str(_setting(settings, "url", "https://chat.openai.com")).rstrip("/")
+    ca_file = _setting(settings, "ca_file")
+    probe = Probe(trace_url=site + "/cdn-cgi/trace", transport=str(transport))
+    try:
+        with open_browser(
+            executable=_setting(settings, "executable"),
+            headless=True,
+            proxy=_setting(settings, "proxy"),
+            # A probe, not a harvest: nothing secret is sent, and the local fallback edge
+            # below has its own throw-away CA.
+            ignore_https_errors=True,
+            launch_timeout=30.0,
+        ) as session:
+            page = session.new_page()
+            page.set_default_timeout(_TIMEOUT * 1000)
+            response = page.goto(probe.trace_url)
+            probe.site_date = response.headers.get("date") if response else None
+            probe.browser = page.evaluate(_PROBE_JS)
+            probe.browser_trace = parse_trace(page.inner_text("body")) if response and response.ok else {}
+            user_agent = str(probe.browser.get("ua") or session.user_agent)
+            verify = ca_file or True
+            probe.client_trace = _client_trace(settings, probe.trace_url, user_agent, transport, verify)
+            probe.browser_ja4 = probe.browser_trace.get("ja4", "")
+            probe.client_ja4 = probe.client_trace.get("ja4", "")
+            if not probe.browser_ja4:  # no fingerprint echo on this site: compare on a local edge
+                probe.compared_on = "emulator"
+                with _fallback_edge() as (trace_url, local_ca):
+                    page.goto(trace_url)
+                    probe.browser_ja4 = parse_trace(page.inner_text("body")).get("ja4", "")
+                    local = _client_trace(settings, trace_url, user_agent, transport, local_ca)
+                    probe.client_ja4 = local.get("ja4", "")
+    except Exception as exc:  # every failure becomes a failed check with its one line
+        probe.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return probe
+
+
+def run_checks(settings: Any, transport: Any = "auto") -> list[CheckResult]:
+    results = [check_browser(settings), check_playwright(), check_xvfb()]
+    probe = probe_site(settings, transport)
+    results += [check_headless_leaks(probe), check_tls(probe), check_clock(probe), check_egress(probe)]
+    results += [check_store(settings), check_redis(settings)]
+    return results
+
+
+def render_text(results: list[CheckResult]) -> str:
+    lines = []
+    for result in results:
+        lines.append(f"{'ok  ' if result.ok else 'FAIL'} {result.name:<16} {result.verdict}")
+        if not result.ok and result.hint:
+            lines.append(f"     {'':<16} hint: {result.hint}")
+    failed = [r.name for r in results if not r.ok]
+    lines.append("all checks passed" if not failed else f"{len(failed)} failed: {', '.join(failed)}")
+    return "\n".join(lines)
+
+
+def render_json(results: list[CheckResult]) -> str:
+    return json.dumps({"ok": all(r.ok for r in results), "checks": [r.to_dict() for r in results]})
+
+
+def run(
+    settings: Any,
+    *,
+    transport: Any = "auto",
+    fmt: str = "text",
+    out: Callable[[str], None] = print,
+) -> int:
+    """Run every check, print the verdicts; 0 when all passed, else CHECK_FAILED (14)."""
+    results = run_checks(settings, transport)
+    out(render_json(results) if fmt == "json" else render_text(results))
+    return 0 if all(r.ok for r in results) else CHECK_FAILED
+
+
+__all__ = ["CheckResult", "Probe", "probe_site", "render_json", "render_text", "run", "run_checks"]
