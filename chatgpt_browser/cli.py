@@ -269,6 +269,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import run
+
+    return run(_settings(args), transport=args.transport, fmt="json" if args.json else args.format)
+
+
 def _cmd_emulator(args: argparse.Namespace) -> int:
     from .emulator.__main__ import main as emulator_main
 
@@ -369,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     moderate = add("moderate", _cmd_moderate, "run the moderation endpoint on a text")
     moderate.add_argument("text", help="the text ('-' reads standard input)")
     add("logout", _cmd_logout, "forget the account's stored bundle and browser profile")
+    doctor = add("doctor", _cmd_doctor, "check browser, driver, stealth, TLS fingerprint, clock, store")
+    doctor.add_argument("--format", choices=("text", "json"), default="text")
+    doctor.add_argument("--transport", choices=("auto", "requests", "curl_cffi"), default="auto")
     demo = commands.add_parser("demo", help="run the end-to-end demo on the embedded emulator")
     demo.add_argument("--dwell", type=float, default=2.0, help="challenge dwell seconds (default 2)")
     demo.add_argument("--token-delay", type=float, default=0.05, help="seconds between streamed events")

@@ -68,6 +68,7 @@ class Probe:
     browser_ja4: str = ""
     client_ja4: str = ""
     site_date: str | None = None
+    date_seen_at: float = 0.0
     transport: str = ""
     compared_on: str = "site"
     error: str | None = None
@@ -222,12 +223,11 @@ def check_tls(probe: Probe) -> CheckResult:
     )
 
 
-def check_clock(probe: Probe, now: float | None = None) -> CheckResult:
+def check_clock(probe: Probe) -> CheckResult:
     if not probe.site_date:
         return CheckResult("clock", False, "the site sent no Date header", "")
-    skew = (time.time() if now is None else now) - email.utils.parsedate_to_datetime(
-        probe.site_date
-    ).timestamp()
+    # The header has whole seconds: up to 1 s of that is rounding, not skew.
+    skew = probe.date_seen_at - email.utils.parsedate_to_datetime(probe.site_date).timestamp()
     verdict = f"{skew:+.1f} s against the site's Date header"
     if abs(skew) > MAX_CLOCK_SKEW:
         return CheckResult("clock", False, verdict, "sync the clock (NTP): expiry decisions use it")
@@ -294,6 +294,7 @@ def probe_site(settings: Any, transport: Any = "auto") -> Probe:
             page.set_default_timeout(_TIMEOUT * 1000)
             response = page.goto(probe.trace_url)
             probe.site_date = response.headers.get("date") if response else None
+            probe.date_seen_at = time.time()
             probe.browser = page.evaluate(_PROBE_JS)
             probe.browser_trace = parse_trace(page.inner_text("body")) if response and response.ok else {}
             user_agent = str(probe.browser.get("ua") or session.user_agent)

@@ -200,7 +200,13 @@ class FingerprintSite(web.BaseSite):
 
     def _drop(self, conn: socket.socket, peer: str, kind: str, why: str) -> None:
         self._registry.dropped[kind] += 1
-        log.warning("dropped connection from %s: %s", peer, why)
+        # A client refusing our certificate is ordinary; bytes that are no TLS are not.
+        log.log(
+            logging.INFO if kind == "handshake_failed" else logging.WARNING,
+            "dropped connection from %s: %s",
+            peer,
+            why,
+        )
         _drain(conn)
         _close(conn)
 
