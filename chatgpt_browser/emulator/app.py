@@ -246,10 +246,11 @@ async def start(options: Options) -> Servers:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handle_signals=False)
         await runner.setup()
         site: web.BaseSite
-        if ssl_context is not None:  # --tls: read each ClientHello before the handshake
+        if ssl_context is not None and options.tls_fingerprint != "off":
+            # Read each ClientHello before the handshake (off: aiohttp's own TLS, no capture).
             site = FingerprintSite(runner, sock, ssl_context=ssl_context, registry=state.tls)
         else:
-            site = web.SockSite(runner, sock, backlog=1024)
+            site = web.SockSite(runner, sock, ssl_context=ssl_context, backlog=1024)
         await site.start()
         runners.append(runner)
     return Servers(site_url, auth_url, site_url + ADMIN_PREFIX, token, ca_file, state, runners)

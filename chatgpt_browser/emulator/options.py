@@ -42,7 +42,6 @@ RUNTIME_OPTIONS = frozenset(
         "flagged_words",
         "max_message_chars",
         "one_stream_per_account",
-        "tls_fingerprint",
         "client_hints_check",
     }
 )
