@@ -25,6 +25,7 @@ import select
 import socket
 import ssl
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -107,7 +108,7 @@ class FingerprintSite(web.BaseSite):
         self._registry = registry
         self._hello_timeout = hello_timeout
         self._tasks: set[asyncio.Task[None]] = set()
-        self._accepting: asyncio.Task[None] | None = None
+        self._waiting: set[_HelloWait] = set()
         host, port = sock.getsockname()[:2]
         self._name = f"https://{host}:{port}"
 
@@ -117,73 +118,64 @@ class FingerprintSite(web.BaseSite):
 
     async def start(self) -> None:
         await super().start()
-        self._accepting = asyncio.get_running_loop().create_task(self._accept_forever())
+        # Callbacks, not a coroutine per connection: accepting and peeking stay as cheap
+        # as asyncio's own server (the fingerprint layer's cost is measured per connection).
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self._sock.fileno(), self._accept_ready)
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._accepting, *self._tasks) if t is not None]
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_reader(self._sock.fileno())
+        for waiting in list(self._waiting):
+            waiting.finish()
+            _close(waiting.conn)
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._sock.close()
         await super().stop()
 
-    async def _accept_forever(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
+    def _accept_ready(self) -> None:
+        for _ in range(64):  # a burst of connections is accepted in one go, as asyncio does
             try:
-                conn, address = await loop.sock_accept(self._sock)
-            except OSError as exc:  # e.g. EMFILE: keep serving the connections we have
+                conn, address = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. EMFILE: pause accepting, keep serving the others
                 log.warning("accept failed: %s", exc)
-                await asyncio.sleep(0.1)
-                continue
+                self._loop.remove_reader(self._sock.fileno())
+                self._loop.call_later(0.5, self._loop.add_reader, self._sock.fileno(), self._accept_ready)
+                return
             conn.setblocking(False)
-            task = loop.create_task(self._serve(conn, _peer(address)))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            _HelloWait(self, conn, _peer(address)).start()
 
-    async def _serve(self, conn: socket.socket, peer: str) -> None:
-        loop = asyncio.get_running_loop()
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def hello_arrived(self, conn: socket.socket, peer: str, records: bytes) -> None:
         try:
-            records = await asyncio.wait_for(self._peek_hello(conn), self._hello_timeout)
             fp = fingerprint_records(records)
         except HelloError as exc:
-            await self._refuse(conn, peer, str(exc))
+            self._spawn(self._refuse(conn, peer, str(exc)))
             return
-        except (TimeoutError, asyncio.TimeoutError):
-            await self._refuse(conn, peer, f"no complete ClientHello within {self._hello_timeout:g} s")
-            return
-        except OSError as exc:
-            self._drop(conn, peer, "socket_error", str(exc))
-            return
+        self._registry.tag(conn.fileno(), peer, fp)
+        self._spawn(self._handshake(conn, peer))
+
+    async def _handshake(self, conn: socket.socket, peer: str) -> None:
         server = self._runner.server
         assert server is not None and self._ssl_context is not None
-        self._registry.tag(conn.fileno(), peer, fp)
         try:
-            await loop.connect_accepted_socket(
+            await self._loop.connect_accepted_socket(
                 server, conn, ssl=self._ssl_context, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
             )
         except (OSError, ssl.SSLError, asyncio.TimeoutError, TimeoutError) as exc:
             self._drop(conn, peer, "handshake_failed", f"TLS handshake failed ({type(exc).__name__})")
 
-    async def _peek_hello(self, conn: socket.socket) -> bytes:
-        """The ClientHello's records, still unread in the socket (MSG_PEEK)."""
-        seen = -1
-        while True:
-            await _readable(conn)
-            try:
-                buffer = conn.recv(MAX_HELLO_BYTES + 5, socket.MSG_PEEK)
-            except BlockingIOError:
-                continue
-            if not buffer:
-                raise HelloError("connection closed before a ClientHello")
-            size = hello_length(buffer)
-            if size is not None:
-                return buffer[:size]
-            if len(buffer) == seen:  # part of the hello is here, the rest is not yet
-                if _peer_closed(conn):
-                    raise HelloError(f"truncated ClientHello ({len(buffer)} bytes, then EOF)")
-                await asyncio.sleep(0.005)
-            seen = len(buffer)
+    def hello_failed(self, conn: socket.socket, peer: str, why: str) -> None:
+        self._spawn(self._refuse(conn, peer, why))
 
     async def _refuse(self, conn: socket.socket, peer: str, why: str) -> None:
         loop = asyncio.get_running_loop()
@@ -211,19 +203,68 @@ class FingerprintSite(web.BaseSite):
         _close(conn)
 
 
-async def _readable(conn: socket.socket) -> None:
-    loop = asyncio.get_running_loop()
-    ready = loop.create_future()
+class _HelloWait:
+    """One accepted connection whose ClientHello has not fully arrived yet (MSG_PEEK)."""
 
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
+    def __init__(self, site: FingerprintSite, conn: socket.socket, peer: str) -> None:
+        self.site, self.conn, self.peer = site, conn, peer
+        self.loop = site._loop
+        self.seen = -1
+        self.done = False
+        self.timer: asyncio.TimerHandle | None = None
 
-    loop.add_reader(conn.fileno(), wake)
-    try:
-        await ready
-    finally:
-        loop.remove_reader(conn.fileno())
+    def start(self) -> None:
+        self.site._waiting.add(self)
+        self.timer = self.loop.call_later(self.site._hello_timeout, self._timed_out)
+        self.loop.add_reader(self.conn.fileno(), self._readable)
+
+    def finish(self) -> None:
+        if not self.done:
+            self.done = True
+            self.site._waiting.discard(self)
+            with contextlib.suppress(ValueError, OSError):
+                self.loop.remove_reader(self.conn.fileno())
+            if self.timer is not None:
+                self.timer.cancel()
+
+    def _timed_out(self) -> None:
+        self.finish()
+        self.site.hello_failed(
+            self.conn, self.peer, f"no complete ClientHello within {self.site._hello_timeout:g} s"
+        )
+
+    def _resume(self) -> None:
+        if not self.done:
+            self.loop.add_reader(self.conn.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        try:
+            buffer = self.conn.recv(MAX_HELLO_BYTES + 5, socket.MSG_PEEK)
+            size = None if not buffer else hello_length(buffer)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (HelloError, OSError) as exc:
+            self.finish()
+            self.site.hello_failed(self.conn, self.peer, str(exc))
+            return
+        if not buffer:
+            self.finish()
+            self.site.hello_failed(self.conn, self.peer, "connection closed before a ClientHello")
+        elif size is not None:
+            self.finish()
+            self.site.hello_arrived(self.conn, self.peer, buffer[:size])
+        elif len(buffer) == self.seen:  # part of the hello is here, the rest is not yet
+            if _peer_closed(self.conn):
+                self.finish()
+                self.site.hello_failed(
+                    self.conn, self.peer, f"truncated ClientHello ({len(buffer)} bytes, then EOF)"
+                )
+                return
+            # The socket stays readable (peeked bytes are unread): look again shortly
+            # instead of spinning.
+            self.loop.remove_reader(self.conn.fileno())
+            self.loop.call_later(0.005, self._resume)
+        self.seen = len(buffer)
 
 
 def _drain(conn: socket.socket) -> None:
