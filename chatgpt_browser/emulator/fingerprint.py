@@ -29,6 +29,7 @@ MAX_HELLO_BYTES = 64 * 1024
 
 _EXT_SNI, _EXT_GROUPS, _EXT_POINT_FORMATS = 0x0000, 0x000A, 0x000B
 _EXT_SIG_ALGS, _EXT_ALPN, _EXT_VERSIONS = 0x000D, 0x0010, 0x002B
+_READ = frozenset({_EXT_SNI, _EXT_GROUPS, _EXT_POINT_FORMATS, _EXT_SIG_ALGS, _EXT_ALPN, _EXT_VERSIONS})
 _VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3"}
 
 #: Cipher hashes (JA4 part b) of browser TLS stacks, for `score` mode: Chromium (also
@@ -96,10 +97,10 @@ class _Reader:
         return self.take(self.number(length_size))
 
 
-def _pairs(data: bytes) -> list[int]:
+def _pairs(data: bytes) -> tuple[int, ...]:
     if len(data) % 2:
         raise HelloError("odd-length list of 16-bit values")
-    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+    return struct.unpack(f"!{len(data) // 2}H", data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,14 +137,20 @@ def parse_client_hello(records: bytes) -> ClientHello:
     fields["formats"] = ()
     extensions: list[int] = []
     if hello.pos < len(hello.data):
-        block = _Reader(hello.vector(2))
-        while block.pos < len(block.data):
-            kind, data = block.number(2), block.vector(2)
+        block, pos = hello.vector(2), 0
+        while pos < len(block):
+            if pos + 4 > len(block):
+                raise HelloError("ClientHello truncated")
+            kind, size = struct.unpack_from("!HH", block, pos)
+            pos += 4 + size
+            if pos > len(block):
+                raise HelloError("ClientHello truncated")
             extensions.append(kind)
-            _read_extension(kind, data, fields)
+            if kind in _READ:
+                _read_extension(kind, block[pos - size : pos], fields)
     return ClientHello(
         legacy_version,
-        tuple(ciphers),
+        ciphers,
         tuple(extensions),
         fields["server_name"],  # type: ignore[arg-type]
         fields["alpn"],  # type: ignore[arg-type]
