@@ -21,29 +21,15 @@ import os
 import shutil
 import stat
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .doctor_probe import Probe, parse_trace, probe_site
 from .errors import ChatGPTBrowserError
 
 CHECK_FAILED = 14  # the CLI's CHECK_FAILED exit status (contracts: exit codes)
 MAX_CLOCK_SKEW = 60.0
-_TIMEOUT = 15.0
-_PROBE_JS = """() => {
-  const gl = document.createElement('canvas').getContext('webgl');
-  let vendor = null, renderer = null;
-  if (gl) {
-    const info = gl.getExtension('WEBGL_debug_renderer_info');
-    vendor = gl.getParameter(info ? info.UNMASKED_VENDOR_WEBGL : gl.VENDOR);
-    renderer = gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
-  }
-  const data = navigator.userAgentData;
-  return {ua: navigator.userAgent, webdriver: navigator.webdriver, vendor, renderer,
-          brands: data ? data.brands.map(b => b.brand + '/' + b.version) : null};
-}"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,27 +41,6 @@ class CheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-@dataclasses.dataclass
-class Probe:
-    """What the launched browser and the HTTP client saw of one trace page."""
-
-    trace_url: str = ""
-    browser: dict[str, Any] = dataclasses.field(default_factory=dict)
-    browser_trace: dict[str, str] = dataclasses.field(default_factory=dict)
-    client_trace: dict[str, str] = dataclasses.field(default_factory=dict)
-    browser_ja4: str = ""
-    client_ja4: str = ""
-    site_date: str | None = None
-    date_seen_at: float = 0.0
-    transport: str = ""
-    compared_on: str = "site"
-    error: str | None = None
-
-
-def parse_trace(text: str) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
 def _setting(settings: Any, name: str, default: Any = None) -> Any:
@@ -244,76 +209,6 @@ def check_egress(probe: Probe) -> CheckResult:
     return CheckResult("egress_ip", True, f"browser and client both leave from {client}")
 
 
-def _client_trace(
-    settings: Any, url: str, user_agent: str, transport: Any, verify: bool | str
-) -> dict[str, str]:
-    """The trace page as the client's own transport fetches it."""
-    from .client.transport import make_transport
-    from .credentials import Credentials
-
-    # Only to let "auto" decide as it would for a browser-harvested bundle; sent nowhere.
-    sample = Credentials(site=url, user_agent=user_agent, session_token="-", clearance_token="-")
-    proxy = _setting(settings, "proxy")
-    sender = make_transport(transport, proxy, verify, user_agent, sample)
-    try:
-        response = sender.request(
-            "GET", url, headers={"User-Agent": user_agent}, body=None, timeout=(_TIMEOUT, _TIMEOUT),
-            stream=False, proxy=proxy,
-        )  # fmt: skip
-        return parse_trace(response.read().decode("utf-8", "replace"))
-    finally:
-        sender.close()
-
-
-@contextmanager
-def _fallback_edge() -> Iterator[tuple[str, str]]:
-    from .emulator.process import Emulator
-
-    with Emulator(tls=True) as emu:
-        yield emu.url + "/cdn-cgi/trace", str(emu.ca_file)
-
-
-def probe_site(settings: Any, transport: Any = "auto") -> Probe:
-    """Launch the browser as a harvest does and look at the trace page with it and the client."""
-    from .browser.launch import open_browser
-
-    site = str(_setting(settings, "url", "https://chat.openai.com")).rstrip("/")
-    ca_file = _setting(settings, "ca_file")
-    probe = Probe(trace_url=site + "/cdn-cgi/trace", transport=str(transport))
-    try:
-        with open_browser(
-            executable=_setting(settings, "executable"),
-            headless=True,
-            proxy=_setting(settings, "proxy"),
-            # A probe, not a harvest: nothing secret is sent, and the local fallback edge
-            # below has its own throw-away CA.
-            ignore_https_errors=True,
-            launch_timeout=30.0,
-        ) as session:
-            page = session.new_page()
-            page.set_default_timeout(_TIMEOUT * 1000)
-            response = page.goto(probe.trace_url)
-            probe.site_date = response.headers.get("date") if response else None
-            probe.date_seen_at = time.time()
-            probe.browser = page.evaluate(_PROBE_JS)
-            probe.browser_trace = parse_trace(page.inner_text("body")) if response and response.ok else {}
-            user_agent = str(probe.browser.get("ua") or session.user_agent)
-            verify = ca_file or True
-            probe.client_trace = _client_trace(settings, probe.trace_url, user_agent, transport, verify)
-            probe.browser_ja4 = probe.browser_trace.get("ja4", "")
-            probe.client_ja4 = probe.client_trace.get("ja4", "")
-            if not probe.browser_ja4:  # no fingerprint echo on this site: compare on a local edge
-                probe.compared_on = "emulator"
-                with _fallback_edge() as (trace_url, local_ca):
-                    page.goto(trace_url)
-                    probe.browser_ja4 = parse_trace(page.inner_text("body")).get("ja4", "")
-                    local = _client_trace(settings, trace_url, user_agent, transport, local_ca)
-                    probe.client_ja4 = local.get("ja4", "")
-    except Exception as exc:  # every failure becomes a failed check with its one line
-        probe.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    return probe
-
-
 def run_checks(settings: Any, transport: Any = "auto") -> list[CheckResult]:
     results = [check_browser(settings), check_playwright(), check_xvfb()]
     probe = probe_site(settings, transport)
@@ -350,4 +245,13 @@ def run(
     return 0 if all(r.ok for r in results) else CHECK_FAILED
 
 
-__all__ = ["CheckResult", "Probe", "probe_site", "render_json", "render_text", "run", "run_checks"]
+__all__ = [
+    "CheckResult",
+    "Probe",
+    "parse_trace",
+    "probe_site",
+    "render_json",
+    "render_text",
+    "run",
+    "run_checks",
+]
