@@ -42,7 +42,12 @@ PasswordProvider = Callable[[], str | None]
 
 
 def open_store(settings: Settings) -> CredentialStore:
-    """The configured store: a FileStore under the state folder, or a RedisStore."""
+    """The configured store: a FileStore under the state folder, a RedisStore, or a
+    `serve` instance (`store = "http(s)://host:8191"`)."""
+    if settings.store.startswith(("http://", "https://")):
+        from .serve.remote import service_store
+
+        return service_store(settings)
     if settings.store == "redis":
         from .session.redis_store import RedisStore
 
@@ -163,6 +168,10 @@ def build_manager(
     progress: Progress | None = None,
 ) -> SessionManager:
     """The SessionManager of the configured account, wired to the real harvest and client."""
+    if settings.store.startswith(("http://", "https://")) and store is None:
+        from .serve.remote import service_manager  # the service renews: no browser here
+
+        return service_manager(settings, progress=progress)
     key = key_for(settings)
     checked_proxy(settings.proxy)
     return SessionManager(

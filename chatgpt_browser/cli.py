@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .cli_formats import FORMATS, format_bundle, status_table, ttl_text
 from .cli_redact import known_secrets, redact, setup_logging
 from .errors import ChatGPTBrowserError, ConfigError, ExitStatus
+from .site import RenewReason
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Settings
@@ -150,7 +151,7 @@ def _cmd_session(args: argparse.Namespace) -> int:
     settings = _settings(args)
     manager = _manager(args, settings)
     # --renew: e.g. the consumer just saw a 403; re-clear whatever the store says.
-    credentials = manager.renew("forced") if args.renew else manager.get(min_ttl=settings.min_ttl)
+    credentials = manager.renew(RenewReason.FORCED) if args.renew else manager.get(min_ttl=settings.min_ttl)
     print(format_bundle(credentials, args.format, settings))
     return ExitStatus.OK
 
@@ -324,7 +325,7 @@ def _common() -> _Parser:
     site.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     site.add_argument("--password", action=_RefusePassword, help=argparse.SUPPRESS)
     site.add_argument("--state-dir", metavar="DIR", help="where the file store and browser profiles live")
-    site.add_argument("--store", choices=("file", "redis"), help="credential store")
+    site.add_argument("--store", metavar="file|redis|URL", help="credential store, or a serve URL http(s)://host:8191")
     site.add_argument("--redis-url", metavar="URL", help="Redis URL for --store redis")
     site.add_argument("--cdp-url", metavar="URL", help="harvest in a remote Chromium over CDP")
     site.add_argument("--executable", metavar="PATH", help="Chromium executable")
@@ -390,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("emulator_args", nargs=argparse.REMAINDER)
     emulator.set_defaults(handler=_cmd_emulator)
+    from .serve.cli import add_parser as add_serve  # serve's flags live with serve
+
+    add_serve(commands, common)
     return parser
 
 

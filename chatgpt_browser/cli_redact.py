@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlsplit
 
 from .config import env, optional_env_var
+from .redact import redact  # the one redaction module; re-exported for cli.py
 
 
 class RedactingFormatter(logging.Formatter):
@@ -45,10 +46,6 @@ def known_secrets(args: argparse.Namespace) -> list[str]:
     return sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
 
 
-def redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
 
 
 def setup_logging(args: argparse.Namespace, secrets: Sequence[str]) -> None:

@@ -221,6 +221,10 @@ _ENV_SETTINGS = (
 )
 
 
+#: TOML tables read by one command itself (`serve`: [[accounts]] and [serve]).
+OTHER_TABLES = ("accounts", "serve")
+
+
 def _coerce(name: str, value: Any) -> Any:
     if value is None:
         return None
@@ -237,8 +241,8 @@ def _coerce(name: str, value: Any) -> Any:
             return float(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from exc
-    if name == "store" and value not in ("file", "redis"):
-        raise ConfigError(f"store must be 'file' or 'redis', got {value!r}")
+    if name == "store" and value not in ("file", "redis") and not str(value).startswith(("http://", "https://")):
+        raise ConfigError(f"store must be 'file', 'redis' or a serve URL http(s)://host:port, got {value!r}")
     return str(value)
 
 
@@ -262,7 +266,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    unknown = set(data) - set(_SETTING_FIELDS)
+    unknown = set(data) - set(_SETTING_FIELDS) - set(OTHER_TABLES)
     if unknown:
         raise ConfigError(f"unknown keys in {path}: {', '.join(sorted(unknown))}")
     if "password" in data:
@@ -287,6 +291,8 @@ def load_settings(
     values: dict[str, Any] = {}
     timeouts: dict[str, float] = {}
     for key, value in file_values.items():
+        if key in OTHER_TABLES:
+            continue
         if key == "timeouts":
             if not isinstance(value, dict) or set(value) - _TIMEOUT_FIELDS:
                 raise ConfigError(f"{path}: [timeouts] takes {', '.join(sorted(_TIMEOUT_FIELDS))}")

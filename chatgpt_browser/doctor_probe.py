@@ -59,7 +59,7 @@ def _client_trace(
     settings: Any, url: str, user_agent: str, transport: Any, verify: bool | str
 ) -> dict[str, str]:
     """The trace page as the client's own transport fetches it."""
-    from .client.transport import make_transport
+    from .client._transport import Request, make_transport
     from .credentials import Credentials
 
     # Only to let "auto" decide as it would for a browser-harvested bundle; sent nowhere.
@@ -67,11 +67,14 @@ def _client_trace(
     proxy = _setting(settings, "proxy")
     sender = make_transport(transport, proxy, verify, user_agent, sample)
     try:
-        response = sender.request(
-            "GET", url, headers={"User-Agent": user_agent}, body=None, timeout=(_TIMEOUT, _TIMEOUT),
-            stream=False, proxy=proxy,
-        )  # fmt: skip
-        return parse_trace(response.read().decode("utf-8", "replace"))
+        request = Request(
+            "GET", url, headers={"User-Agent": user_agent}, timeout=(_TIMEOUT, _TIMEOUT), proxy=proxy
+        )
+        response = sender.send(request)
+        try:
+            return parse_trace(response.read().decode("utf-8", "replace"))
+        finally:
+            response.close()
     finally:
         sender.close()
 

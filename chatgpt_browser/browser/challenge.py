@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import BlockedError, ChallengeError
 from ..pages import PageKind, classify_page
+from ..redact import safe_url
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ _FAILED_MARKER = "verification failed"
 
 def where(page: Any) -> str:
     """The page's URL without its query, for messages: queries carry one-time tokens."""
-    return str(page.url).split("?", 1)[0]
+    return safe_url(str(page.url))  # one redaction rule: chatgpt_browser.redact
 
 
 def current_kind(page: Any) -> tuple[PageKind, str]:

@@ -27,8 +27,11 @@ _CHROME_MAJOR = re.compile(r"(?:Chrome|Chromium)/(\d+)\.")
 _TARGET = re.compile(r"chrome(\d+)")
 _NOT_CHROME = ("Firefox/", "FxiOS/", "Edg/", "OPR/")
 #: Credential sources whose clearance a browser earned (the harvest, its re-clear, an HTTP
-#: refresh of such a bundle, cookies a user copied from their browser).
-BROWSER_SOURCES = frozenset({"harvest", "reclear", "http-refresh", "manual", "serve", "flaresolverr"})
+#: refresh of such a bundle, cookies a user copied from their browser, a bundle handed
+#: out by `serve` or handed back to it by a worker's refresh).
+BROWSER_SOURCES = frozenset(
+    {"harvest", "reclear", "http-refresh", "refresh", "manual", "serve", "flaresolverr"}
+)
 #: A 403 challenge on a clearance younger than this is not an expired clearance.
 FRESH_CLEARANCE_SECONDS = 120.0
 #: Sources whose `obtained_at` is when a browser earned the clearance (an HTTP refresh

@@ -28,6 +28,7 @@ from typing import Protocol
 
 from ..credentials import Credentials, fingerprint
 from ..errors import AuthenticationError, ChallengeRequiredError
+from ..site import RenewReason
 from .store import CredentialStore
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ class Harvester(Protocol):
 HttpRefresher = Callable[[Credentials], Credentials]
 Progress = Callable[[str], None]
 
-# Reasons that say the clearance itself is bad: only a browser can fix those.
-_CHALLENGE_REASONS = ("403", "challenge", "clearance", "login", "empty", "forced")
 _UPDATE_LOCK_TIMEOUT = 10.0
 #: `SessionManager(proxy=...)` default: the egress is not known, so it is not checked.
 ANY_PROXY = "*"
@@ -162,16 +161,16 @@ class SessionManager:
     def why_renew(self, credentials: Credentials | None, need: float) -> str | None:
         """Why `credentials` cannot serve for `need` more seconds (None: they can)."""
         if credentials is None:
-            return "empty"
+            return RenewReason.EMPTY
         if self.proxy != ANY_PROXY and (credentials.proxy or None) != (self.proxy or None):
-            return "clearance-proxy-changed"
+            return RenewReason.CLEARANCE_PROXY_CHANGED
         now = self.clock()
         if credentials.clearance_expires_at is not None and credentials.clearance_expires_at - now <= need:
-            return "clearance-expiring"
+            return RenewReason.CLEARANCE_EXPIRING
         if credentials.session_expires_at is not None and credentials.session_expires_at - now <= need:
-            return "session-expiring"
+            return RenewReason.SESSION_EXPIRING
         if credentials.access_token and not credentials.access_token_valid_for(need, now):
-            return "access-token-expiring"
+            return RenewReason.ACCESS_TOKEN_EXPIRING
         return None
 
     # -- renewal -------------------------------------------------------------------
@@ -203,7 +202,8 @@ class SessionManager:
 
     def _http_can_fix(self, current: Credentials, reason: str, need: float) -> bool:
         """HTTP helps only while the clearance is good and the problem is the session side."""
-        if self.http_refresher is None or any(word in reason for word in _CHALLENGE_REASONS):
+        known = RenewReason.of(reason)
+        if self.http_refresher is None or (known is not None and known.needs_browser):
             return False
         clearance_end = current.clearance_expires_at
         return clearance_end is None or clearance_end - self.clock() > need

@@ -27,17 +27,13 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from ..credentials import Credentials
-from ..errors import StoreError
+from ..errors import CorruptRecordError, StoreError
 from .crypto import RecordCipher, decode_record, encode_record
 from .locks import FileLock, Lock
 
 log = logging.getLogger(__name__)
 
 _SUFFIX = ".json"
-
-
-class CorruptRecordError(StoreError):
-    """A stored record that does not parse (truncated, edited, foreign)."""
 
 
 def account_key(site_url: str, email: str | None) -> str:

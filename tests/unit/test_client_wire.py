@@ -7,16 +7,15 @@ import json
 import time
 
 import pytest
+from support.bundles import UA
 
-from chatgpt_browser.client.status import error_for_response, is_busy, parse_retry_after
-from chatgpt_browser.client.text import markdown_to_text
-from chatgpt_browser.client.transport import CurlCffiTransport, impersonate_target
-from chatgpt_browser.client.wire import (
+from chatgpt_browser.client._curl import CurlCffiTransport, impersonate_target
+from chatgpt_browser.client._text import markdown_to_text
+from chatgpt_browser.client._wire import (
     apply_session_answer,
     credential_headers,
     is_bound_header,
     merge_headers,
-    parse_session_answer,
     rotated_session_cookie,
 )
 from chatgpt_browser.config import SiteProfile
@@ -33,6 +32,7 @@ from chatgpt_browser.errors import (
     ServerError,
     SiteAtCapacityError,
 )
+from chatgpt_browser.site import error_for_response, is_busy, parse_retry_after, parse_session_answer
 
 CHALLENGE = (
     b"<!DOCTYPE html><html><head><title>Just a moment...</title>"
@@ -42,7 +42,6 @@ CHALLENGE = (
 JSON = {"content-type": "application/json"}
 HTML = {"content-type": "text/html; charset=UTF-8"}
 SITE = SiteProfile(base_url="http://127.0.0.1:8080")
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 
 
 def make_jwt(exp: float) -> str:

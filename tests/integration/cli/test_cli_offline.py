@@ -209,7 +209,7 @@ def test_network_failure_during_http_renewal(tmp_path: Path) -> None:
         seed(tmp_path / "state", url, access_in=30)  # access token expiring: HTTP renewal
         result = run_cli("session", *base(tmp_path / "state", url), home=tmp_path)
     assert result.returncode == ExitStatus.NETWORK
-    one_line_error(result.stderr, "NetworkError")
+    one_line_error(result.stderr, "ConnectError")  # a NetworkError: nothing was sent
 
 
 def test_interrupt_exit_code(tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ from client_helpers import UA, MintingProvider, mint, requests_count
 
 from chatgpt_browser import ChatGPTAPI as PublicChatGPTAPI
 from chatgpt_browser import Conversation as PublicConversation
+from chatgpt_browser.client._conversation import Conversation
+from chatgpt_browser.client._text import markdown_to_text
+from chatgpt_browser.client._trace import TRACE_LOGGER
 from chatgpt_browser.client.api import ChatGPTAPI, ChatResponse
-from chatgpt_browser.client.conversation import Conversation
-from chatgpt_browser.client.text import markdown_to_text
-from chatgpt_browser.client.trace import TRACE_LOGGER
 from chatgpt_browser.credentials import fingerprint
 from chatgpt_browser.emulator.process import Emulator
 from chatgpt_browser.errors import (

@@ -10,10 +10,8 @@ from typing import ClassVar
 import pytest
 from client_helpers import FAST_RETRY, UA, MintingProvider, mint, requests_count
 
-from chatgpt_browser.client.api import ChatGPTAPI
-from chatgpt_browser.client.refresh import refresh_credentials
-from chatgpt_browser.client.retry import RetryPolicy
-from chatgpt_browser.client.transport import make_transport
+from chatgpt_browser.client import ChatGPTAPI, RetryPolicy, refresh_credentials
+from chatgpt_browser.client._transport import make_transport
 from chatgpt_browser.config import SiteProfile, Timeouts
 from chatgpt_browser.emulator.process import Emulator
 from chatgpt_browser.errors import (
@@ -21,6 +19,7 @@ from chatgpt_browser.errors import (
     ChallengeRequiredError,
     ChatGPTError,
     ChatGPTTimeoutError,
+    MessageMaybeSentError,
     NetworkError,
     RateLimitError,
     ServerError,
@@ -41,12 +40,31 @@ class SleepRecorder:
         self.sleeps.append(seconds)
 
 
+MODERATIONS = "/backend-api/moderations"
+
+
 @pytest.mark.parametrize("status", [500, 502, 524])
-def test_server_errors_are_retried(emulator: Emulator, make_client: Make, status: int) -> None:
+def test_server_errors_are_retried_where_a_replay_is_safe(
+    emulator: Emulator, make_client: Make, status: int
+) -> None:
+    api = make_client(mint(emulator))
+    emulator.admin.fault(MODERATIONS, "status", status=status, count=2)
+    assert api.send_moderation("retry me").flagged is False
+    assert requests_count(emulator, f"POST {MODERATIONS} {status}") == 2
+
+
+@pytest.mark.parametrize("status", [500, 502, 524])
+def test_a_conversation_post_that_may_have_been_processed_is_never_replayed(
+    emulator: Emulator, make_client: Make, status: int
+) -> None:
     api = make_client(mint(emulator))
     emulator.admin.fault(CONVERSATION, "status", status=status, count=2)
-    assert api.send_message("retry me").response.startswith("You said")
-    assert requests_count(emulator, f"POST /backend-api/conversation {status}") == 2
+    with pytest.raises(MessageMaybeSentError) as info:
+        api.send_message("post me once", message_id="m-1", parent_message_id="p-1")
+    assert (info.value.message_id, info.value.parent_message_id) == ("m-1", "p-1")
+    assert info.value.status_code == status
+    assert requests_count(emulator, f"POST /backend-api/conversation {status}") == 1
+    assert requests_count(emulator, POSTS) == 0
 
 
 def test_retries_are_bounded_and_raise_the_typed_error(emulator: Emulator, make_client: Make) -> None:
@@ -58,11 +76,21 @@ def test_retries_are_bounded_and_raise_the_typed_error(emulator: Emulator, make_
     assert requests_count(emulator, "POST /backend-api/conversation 503") == 3
 
 
-def test_connection_reset_before_headers_is_retried(emulator: Emulator, make_client: Make) -> None:
+def test_connection_reset_after_sending_is_not_replayed(emulator: Emulator, make_client: Make) -> None:
     api = make_client(mint(emulator))
     emulator.admin.fault(CONVERSATION, "reset", count=1)
-    assert api.send_message("reset once").response
-    assert requests_count(emulator, POSTS) == 1
+    with pytest.raises(MessageMaybeSentError) as info:
+        api.send_message("reset once")
+    assert info.value.message_id and isinstance(info.value.__cause__, NetworkError)
+    assert requests_count(emulator, POSTS) == 0
+    assert api.send_message("the next one goes").response  # nothing is left broken
+
+
+def test_connection_reset_of_a_moderation_is_retried(emulator: Emulator, make_client: Make) -> None:
+    api = make_client(mint(emulator))
+    emulator.admin.fault(MODERATIONS, "reset", count=1)
+    assert api.send_moderation("reset once").flagged is False
+    assert requests_count(emulator, f"POST {MODERATIONS} 200") == 1
 
 
 def test_rate_limit_honours_retry_after(emulator: Emulator, make_client: Make) -> None:

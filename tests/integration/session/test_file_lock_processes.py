@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from support.waiting import wait_until
+
 WORKER = r"""
 import json, os, sys, time
 from pathlib import Path
@@ -45,6 +47,21 @@ def start(state: Path, calls: Path, hold: float, lock_timeout: float = 30.0) -> 
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def holds_lock_file(pid: int) -> bool:
+    """True when process `pid` has the account's lock file open."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd).endswith("acct.lock"):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def wait_for_line(path: Path, deadline: float) -> str:
@@ -78,7 +95,12 @@ def test_sigkill_of_the_holder_frees_the_lock(tmp_path: Path) -> None:
         first = wait_for_line(calls, time.monotonic() + 30)
         assert first.startswith(f"{holder.pid} ")
         waiters = [start(state, calls, hold=0.2) for _ in range(3)]
-        time.sleep(0.3)  # let them queue on the lock (correctness does not depend on it)
+        # The claim is about waiters queued on the lock when its holder dies: wait until
+        # each one has the lock file open (it polls it; the holder has it locked).
+        wait_until(
+            lambda: all(holds_lock_file(w.pid) for w in waiters), 30, "the waiters to queue on the lock"
+        )
+        assert not calls.read_text().splitlines()[1:], "a waiter renewed while the holder held the lock"
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait(timeout=10)
         results = []

@@ -17,19 +17,18 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
 from ..errors import AbortedError, ChatGPTTimeoutError, NetworkError, StreamError
-from .models import ChatResponse
-from .sse import ConversationDecoder, ConversationUpdate, SSEParser
-from .text import markdown_to_text
-from .transport import TransportResponse
+from ._models import ChatResponse
+from ._sse import ConversationDecoder, ConversationUpdate, SSEParser
+from ._text import markdown_to_text
+from ._transport import TransportResponse
 
 #: How often the abort watcher looks at the event while a read is blocked.
 _ABORT_POLL = 0.02
 
 #: `on_conversation_response`: called with each event's JSON object, read-only.
-OnEvent = Callable[[Mapping[str, Any]], None]
+OnEvent = Callable[[Mapping[str, object]], None]
 
 
 @contextlib.contextmanager
@@ -154,4 +153,17 @@ class ConversationReader:
         return ChatResponse(shown, update.conversation_id, update.message_id, delta, True, update.model_slug)
 
 
-__all__ = ["ConversationReader", "OnEvent"]
+class MessageStream:
+    """Iterable of `ChatResponse` updates of one answer; `result` is the final answer."""
+
+    def __init__(self, opener: Callable[[], ConversationReader]) -> None:
+        self._opener = opener
+        self.result: ChatResponse | None = None
+
+    def __iter__(self) -> Iterator[ChatResponse]:
+        reader = self._opener()
+        yield from reader
+        self.result = reader.final
+
+
+__all__ = ["ConversationReader", "MessageStream", "OnEvent"]

@@ -12,18 +12,28 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import json
+import logging
 import time
 from collections.abc import Mapping
-from http.cookies import CookieError, SimpleCookie
-from typing import Any
+from http.cookies import CookieError, Morsel, SimpleCookie
 from urllib.parse import urlsplit
 
 from ..config import SiteProfile
-from ..credentials import Credentials, jwt_expiry, parse_iso8601
-from ..errors import AuthenticationError, ChatGPTError, ConfigError
+from ..credentials import Credentials
+from ..errors import ConfigError
+from ..redact import fingerprint
+from ..site import (
+    CLIENT_HINT_HEADERS,
+    SessionAnswer,
+    access_token_expiry,
+    error_for_response,
+    parse_session_answer,
+)
+from ._transport import Request, Response
 
-#: Client-hint and language headers copied from the bundle (sent by the harvesting browser).
-_HINT_HEADERS = ("sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform", "accept-language")
+log = logging.getLogger(__name__)
+
+_MAX_BODY = 1024 * 1024
 
 
 def host_of(url: str) -> str:
@@ -78,7 +88,7 @@ def browser_headers(
     defaults: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The headers of one request without the tokens (rules: `credential_headers`)."""
-    hints = {n: v for n, v in credentials.headers.items() if n.lower() in _HINT_HEADERS}
+    hints = {n: v for n, v in credentials.headers.items() if n.lower() in CLIENT_HINT_HEADERS}
     caller = {n: v for n, v in (extra or {}).items() if not is_bound_header(n)}
     # UA last: the caller can never contradict the UA the clearance is bound to.
     return merge_headers(defaults, hints, caller, {"User-Agent": credentials.user_agent})
@@ -152,7 +162,7 @@ def rotated_session_cookie(
     return whole
 
 
-def _morsel_expiry(morsel: Any, now: float) -> float | None:
+def _morsel_expiry(morsel: Morsel[str], now: float) -> float | None:
     max_age = morsel.get("max-age")
     if max_age:
         try:
@@ -168,46 +178,6 @@ def _morsel_expiry(morsel: Any, now: float) -> float | None:
     return None
 
 
-@dataclasses.dataclass(frozen=True)
-class SessionAnswer:
-    """The parsed `/api/auth/session` answer of a live session."""
-
-    user: Mapping[str, Any]
-    access_token: str
-    access_token_expires_at: float | None
-    session_expires_at: float | None
-
-
-def parse_session_answer(body: bytes, *, what: str) -> SessionAnswer:
-    """Validate the session JSON; `{}` or a refresh error -> AuthenticationError."""
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise ChatGPTError(f"{what}: expected JSON, got {body[:40]!r}...", status_code=200) from exc
-    if not isinstance(document, dict):
-        raise ChatGPTError(f"{what}: unexpected answer", status_code=200, detail=document)
-    if document.get("error"):
-        raise AuthenticationError(
-            f"{what}: the site could not refresh the session ({document['error']})",
-            code=str(document["error"]),
-            detail=document["error"],
-        )
-    token = document.get("accessToken")
-    if not token or not isinstance(token, str):
-        raise AuthenticationError(
-            f"{what}: the session is no longer valid (empty session); log in again",
-            code="session_expired",
-        )
-    user = document.get("user") if isinstance(document.get("user"), dict) else {}
-    session_expires_at = parse_iso8601(document.get("expires"))
-    return SessionAnswer(
-        user=user or {},
-        access_token=token,
-        access_token_expires_at=jwt_expiry(token),
-        session_expires_at=session_expires_at,
-    )
-
-
 def apply_session_answer(
     credentials: Credentials,
     answer: SessionAnswer,
@@ -218,12 +188,9 @@ def apply_session_answer(
     source: str,
 ) -> Credentials:
     """The bundle after a session call: new access token and, if rotated, session token."""
-    access_expiry = answer.access_token_expires_at
-    ttl_expiry = now + access_token_ttl
-    access_expiry = ttl_expiry if access_expiry is None else min(access_expiry, ttl_expiry)
-    changes: dict[str, Any] = {
+    changes: dict[str, object] = {
         "access_token": answer.access_token,
-        "access_token_expires_at": access_expiry,
+        "access_token_expires_at": access_token_expiry(answer.access_token, now=now, ttl=access_token_ttl),
         "source": source,
     }
     if rotated is not None and rotated.value:
@@ -234,18 +201,79 @@ def apply_session_answer(
     return credentials.replace(**changes)
 
 
+def read_body(response: Response, limit: int = _MAX_BODY) -> bytes:
+    """A bounded part of the body (error pages can be large); closes the response."""
+    try:
+        body = b""
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                break
+        return body
+    finally:
+        response.close()
+
+
+def session_request(
+    creds: Credentials,
+    site: SiteProfile,
+    url: str,
+    allowed_hosts: frozenset[str],
+    *,
+    extra: Mapping[str, str] | None,
+    timeout: tuple[float, float],
+    proxy: str | None,
+    total: float | None = None,
+) -> Request:
+    """The GET of the session endpoint, with the bundle's cookies and browser headers."""
+    defaults = {"Accept": "*/*", "Referer": site.url(site.chat_path)}
+    headers = credential_headers(url, creds, site, allowed_hosts, extra=extra, defaults=defaults)
+    return Request("GET", url, headers, timeout=timeout, proxy=proxy, total=total)
+
+
+def apply_session_response(
+    creds: Credentials, response: Response, site: SiteProfile, *, access_token_ttl: float, what: str
+) -> tuple[Credentials, SessionAnswer]:
+    """The bundle after a session answer (2xx); typed errors for anything but a live session."""
+    rotated = rotated_session_cookie(response.set_cookies(), site.session_cookie)
+    body = read_body(response)
+    if body.lstrip()[:1] == b"<":  # HTML where JSON was expected (challenge, capacity, ...)
+        raise error_for_response(response.status_code, response.headers, body, what=what)
+    answer = parse_session_answer(body, what=what)
+    updated = apply_session_answer(
+        creds, answer, rotated, access_token_ttl=access_token_ttl, now=time.time(), source="http-refresh"
+    )
+    if updated.session_token != creds.session_token:
+        log.debug(
+            "session token rotated %s -> %s",
+            fingerprint(creds.session_token),
+            fingerprint(updated.session_token),
+        )
+    return updated, answer
+
+
+def json_body(response: Response, what: str) -> object:
+    """The JSON document of a 2xx answer, else the typed error."""
+    data = read_body(response)
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise error_for_response(200, response.headers, data, what=what) from None
+
+
 __all__ = [
     "RotatedCookie",
-    "SessionAnswer",
     "apply_session_answer",
+    "apply_session_response",
     "browser_headers",
     "check_host",
     "cookie_header",
     "credential_headers",
     "host_of",
     "is_bound_header",
-    "jwt_expiry",
+    "json_body",
     "merge_headers",
-    "parse_session_answer",
+    "read_body",
     "rotated_session_cookie",
+    "session_request",
 ]

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
-from .models import ChatResponse
+from ._models import ChatResponse
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .api import ChatGPTAPI
+
+class MessageSender(Protocol):
+    """What a conversation needs of a client (`ChatGPTAPI` is one); no import cycle."""
+
+    def send_message(
+        self,
+        message: str,
+        *,
+        conversation_id: str | None = ...,
+        parent_message_id: str | None = ...,
+        timeout: float | None = ...,
+        on_progress: Callable[[ChatResponse], None] | None = ...,
+    ) -> ChatResponse: ...
+
+    def stream_message(
+        self,
+        message: str,
+        *,
+        conversation_id: str | None = ...,
+        parent_message_id: str | None = ...,
+        timeout: float | None = ...,
+    ) -> Iterable[ChatResponse]: ...
 
 
 class Conversation:
@@ -22,12 +42,14 @@ class Conversation:
 
     def __init__(
         self,
-        api: ChatGPTAPI,
+        api: MessageSender,
         *,
         conversation_id: str | None = None,
         parent_message_id: str | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.api = api
+        self.timeout = timeout
         self.conversation_id = conversation_id
         self.parent_message_id = parent_message_id
         self.history: list[tuple[str, ChatResponse]] = []
@@ -41,6 +63,7 @@ class Conversation:
         **options: Any,
     ) -> ChatResponse:
         """Send the next message; options as for `ChatGPTAPI.send_message`."""
+        options.setdefault("timeout", self.timeout)
         with self._lock:
             result = self.api.send_message(
                 message,
@@ -54,6 +77,7 @@ class Conversation:
 
     def stream_message(self, message: str, **options: Any) -> Iterator[ChatResponse]:
         """Like `send_message`, yielding each update; the ids advance when it completes."""
+        options.setdefault("timeout", self.timeout)
         with self._lock:
             stream = self.api.stream_message(
                 message,
@@ -62,8 +86,9 @@ class Conversation:
                 **options,
             )
             yield from stream
-            if stream.result is not None:
-                self._advance(message, stream.result)
+            result = getattr(stream, "result", None)
+            if result is not None:
+                self._advance(message, result)
 
     def _advance(self, message: str, result: ChatResponse) -> None:
         if result.conversation_id:
@@ -76,4 +101,4 @@ class Conversation:
         return f"Conversation(conversation_id={self.conversation_id!r}, messages={len(self.history)})"
 
 
-__all__ = ["Conversation"]
+__all__ = ["Conversation", "MessageSender"]

@@ -14,38 +14,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping
-from urllib.parse import urlsplit
+from collections.abc import Iterator
 
-from ..credentials import fingerprint
 from ..errors import ChatGPTError
-from .transport import Timeout, Transport, TransportResponse
+from ..redact import describe_headers, safe_url
+from ._transport import Request, Response, Transport
 
 TRACE_LOGGER = "chatgpt_browser.client.trace"
 log = logging.getLogger(TRACE_LOGGER)
 
-_SECRET_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
-
-
-def _safe_url(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-def describe_headers(headers: Mapping[str, str]) -> str:
-    """`Name: value` pairs, with secret values replaced by their fingerprints."""
-    shown = []
-    for name, value in headers.items():
-        if name.lower() in _SECRET_HEADERS:
-            value = f"<{fingerprint(value)}>"
-        shown.append(f"{name}: {value}")
-    return "; ".join(shown)
-
 
 class _TracedResponse:
-    def __init__(self, inner: TransportResponse, label: str, started: float) -> None:
+    def __init__(self, inner: Response, label: str, started: float) -> None:
         self._inner = inner
         self._label = label
         self._started = started
@@ -85,32 +65,20 @@ class TracingTransport:
         self.inner = inner
         log.setLevel(logging.DEBUG)
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        timeout: Timeout,
-        stream: bool,
-        proxy: str | None = None,
-    ) -> TransportResponse:
-        label = f"{method} {_safe_url(url)}"
-        via = _safe_url(proxy) if proxy else "direct"
+    def send(self, request: Request) -> Response:
+        label = f"{request.method} {safe_url(request.url)}"
+        via = safe_url(request.proxy) if request.proxy else "direct"
         log.debug(
             "%s via %s, %d body bytes, timeout %s; %s",
             label,
             via,
-            len(body or b""),
-            timeout,
-            describe_headers(headers),
+            len(request.body or b""),
+            request.timeout,
+            describe_headers(request.headers),
         )
         started = time.perf_counter()
         try:
-            response = self.inner.request(
-                method, url, headers=headers, body=body, timeout=timeout, stream=stream, proxy=proxy
-            )
+            response = self.inner.send(request)
         except ChatGPTError as exc:
             elapsed = (time.perf_counter() - started) * 1000
             log.debug("%s: failed after %.1f ms: %s", label, elapsed, type(exc).__name__)
