@@ -119,3 +119,37 @@ def test_impersonating_sees_through_a_wrapper() -> None:
 
     assert impersonating(Curl()) and impersonating(Wrapper(Curl()))
     assert not impersonating(Plain()) and not impersonating(Wrapper(Plain()))
+
+
+@pytest.mark.parametrize(
+    ("source", "option", "expected"),
+    [
+        ("harvest", None, "CurlCffiTransport"),  # the default is "auto"
+        ("serve", "auto", "CurlCffiTransport"),
+        ("refresh", "auto", "CurlCffiTransport"),
+        ("test-mint", "auto", "RequestsTransport"),
+        ("harvest", "requests", "RequestsTransport"),
+    ],
+)
+def test_make_transport_auto_follows_the_bundle(source: str, option: str | None, expected: str) -> None:
+    from chatgpt_browser.client._transport import make_transport
+
+    bundle = _bundle(source=source)
+    transport = make_transport(option, None, True, bundle.user_agent, bundle)
+    try:
+        assert type(transport).__name__ == expected
+        assert impersonating(transport) == (expected == "CurlCffiTransport")
+        if impersonating(transport):
+            assert transport.impersonate == pick_chrome_target(120, supported_chrome_targets())  # type: ignore[attr-defined]
+    finally:
+        transport.close()
+
+
+def test_make_transport_without_a_bundle_is_plain_requests() -> None:
+    from chatgpt_browser.client._transport import make_transport
+
+    transport = make_transport("auto", None, True, CHROME.format(120))
+    try:
+        assert not impersonating(transport)
+    finally:
+        transport.close()

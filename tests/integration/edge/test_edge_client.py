@@ -9,11 +9,10 @@ from collections.abc import Callable
 import pytest
 from edge_helpers import CH_UA, UA
 
-from chatgpt_browser.client.api import ChatGPTAPI
-from chatgpt_browser.client.refresh import refresh_credentials
+from chatgpt_browser.client import ChatGPTAPI, refresh_credentials
 from chatgpt_browser.credentials import Credentials
 from chatgpt_browser.emulator.process import Emulator
-from chatgpt_browser.errors import ChallengeRequiredError, TLSFingerprintError
+from chatgpt_browser.errors import ClearanceRejectedError, TLSFingerprintError
 
 Make = Callable[..., Emulator]
 
@@ -60,7 +59,7 @@ def test_requests_transport_gets_a_typed_error_not_a_loop(edge: Emulator) -> Non
     ):
         api.send_message("refused")
     assert str(info.value).startswith("TLS fingerprint mismatch: use the impersonating transport")
-    assert isinstance(info.value.__cause__, ChallengeRequiredError)
+    assert isinstance(info.value.__cause__, ClearanceRejectedError)
     assert renewals == []  # no re-clear: a fresh browser clearance cannot be the problem
     assert edge.admin.stats()["challenges"]["clearance_rejections"]["tls_mismatch"] >= 1
 
@@ -69,7 +68,7 @@ def test_an_old_clearance_on_requests_is_still_a_plain_challenge(edge: Emulator)
     stale = dataclasses.replace(_browser_bundle(edge), obtained_at=time.time() - 3600)
     with (
         ChatGPTAPI(credentials=stale, verify=edge.ca_file, transport="requests") as api,
-        pytest.raises(ChallengeRequiredError),
+        pytest.raises(ClearanceRejectedError),
     ):
         api.send_message("refused")
 

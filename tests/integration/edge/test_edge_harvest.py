@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from chatgpt_browser.browser.harvest import harvest
-from chatgpt_browser.client.api import ChatGPTAPI
+from chatgpt_browser.client import ChatGPTAPI
 from chatgpt_browser.emulator.fingerprint import binding_of
 from chatgpt_browser.emulator.process import Emulator
 
