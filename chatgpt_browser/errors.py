@@ -336,5 +336,15 @@ __all__ = [
     "SiteAtCapacityError",
     "StoreError",
     "StreamError",
+    "TLSFingerprintError",
     "UnauthorizedError",
 ]
+
+
+# --- added by EDGE ---
+class TLSFingerprintError(ChatGPTError):
+    """403 challenge on a clearance a browser earned moments ago, sent by a client whose
+    TLS handshake is not that browser's: the edge binds clearances to the TLS client
+    family. Clearing again cannot help; use the impersonating transport. Not retried."""
+
+    exit_code = ExitStatus.CHALLENGE_NOT_CLEARED

@@ -38,6 +38,13 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return int(emulator_main(args.emulator_args) or 0)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from ..doctor import run
+    from .wiring import settings_from
+
+    return run(settings_from(args), transport=args.transport, fmt="json" if args.json else args.format)
+
+
 def cmd_completion(args: argparse.Namespace) -> int:
     import shtab
 
@@ -55,6 +62,7 @@ HANDLERS: dict[str, Command] = {
     "demo": cmd_demo,
     "emulator": cmd_emulator,
     "completion": cmd_completion,
+    "doctor": cmd_doctor,
 }
 
 

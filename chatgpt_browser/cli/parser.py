@@ -295,6 +295,18 @@ def _site_commands(add: Add, renewing: Parser) -> None:
     moderate.add_argument(
         "--no-fail-on-flag", action="store_true", help="exit 0 even when the text is flagged"
     )
+    doctor = add(
+        "doctor",
+        "check browser, driver, stealth, TLS fingerprint, clock, store (exit 14 on a failed check)",
+        renewing,
+    )
+    doctor.add_argument("--format", choices=("text", "json"), default="text", help="output (default: text)")
+    doctor.add_argument(
+        "--transport",
+        choices=("auto", "requests", "curl_cffi"),
+        default="auto",
+        help="HTTP transport whose TLS fingerprint is checked (default: auto)",
+    )
 
 
 def _tool_commands(add: Add) -> None:

@@ -8,6 +8,8 @@ Public: `ChatGPTAPI`, `Conversation`, `ChatResponse`, `ModerationResult`,
 deadline), _transport and _curl (requests / curl_cffi), _trace (`debug=True`), _wire
 (headers, cookies, the session request), _options (checked options), _stream / _sse
 (reading an answer; sans-IO parser), _conversation, _models, _text, _source, _refresh.
+`impersonate` (public, pure functions) decides which transport a bundle needs ("auto")
+and when a 403 can only be a TLS fingerprint mismatch.
 Depends only on the core (errors, credentials, config, site, redact, pages).
 """
 

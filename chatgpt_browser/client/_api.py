@@ -69,8 +69,9 @@ class ChatGPTAPI:
       for a fresh bundle on a dead session or clearance.
     - `proxy`: the egress for bundles that carry no proxy; a bundle's own proxy
       always wins, since its clearance is bound to that IP.
-    - `transport`: "requests" (default), "curl_cffi" (Chrome's TLS fingerprint), or
-      an instance; `timeout`: seconds or `Timeouts`; `retry`: a `RetryPolicy`.
+    - `transport`: "auto" (default: Chrome's TLS via curl_cffi for a bundle a browser
+      harvested, else requests; `impersonate.py`), "requests", "curl_cffi", or an
+      instance; `timeout`: seconds or `Timeouts`; `retry`: a `RetryPolicy`.
     """
 
     def __init__(
@@ -128,7 +129,7 @@ class ChatGPTAPI:
         self._timeouts = timeouts_of(timeout)
         # The transport has no proxy of its own: each request names its bundle's.
         self._owns_transport = transport is None or isinstance(transport, str)
-        self._transport = make_transport(transport, None, verify, credentials.user_agent)
+        self._transport = make_transport(transport, None, verify, credentials.user_agent, credentials)
         if debug:
             self._transport = TracingTransport(self._transport)
         self._retry = retry or RetryPolicy()

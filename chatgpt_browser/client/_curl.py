@@ -8,7 +8,6 @@ The Chrome profile is picked from each request's User-Agent (a renewal may chang
 from __future__ import annotations
 
 import queue
-import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -31,20 +30,12 @@ def _total_timeout(total: float | None) -> dict[object, int]:
     return {CurlOpt.TIMEOUT_MS: max(1, int(total * 1000))}
 
 
-_CHROME_VERSION = re.compile(r"Chrome/(\d+)")
-
-
 def impersonate_target(user_agent: str) -> str:
-    """The curl_cffi Chrome profile closest to (not newer than) the UA's Chrome version."""
-    from curl_cffi.requests import BrowserType
+    """The curl_cffi Chrome profile of the UA's Chrome version: exact, else the nearest
+    lower one (`impersonate.pick_chrome_target`); the newest for a UA naming no Chrome."""
+    from .impersonate import chrome_major, pick_chrome_target, supported_chrome_targets
 
-    versions = sorted(
-        int(b.value[len("chrome") :]) for b in BrowserType if re.fullmatch(r"chrome\d+", b.value)
-    )
-    match = _CHROME_VERSION.search(user_agent)
-    wanted = int(match.group(1)) if match else versions[-1]
-    eligible = [v for v in versions if v <= wanted]
-    return f"chrome{eligible[-1] if eligible else versions[0]}"
+    return pick_chrome_target(chrome_major(user_agent), supported_chrome_targets()) or "chrome"
 
 
 class _CurlResponse:
@@ -113,7 +104,7 @@ class _CurlResponse:
 
 
 class CurlCffiTransport:
-    """Sends requests with a Chrome TLS/HTTP2 fingerprint (pip install 'chatgpt-browser[impersonate]')."""
+    """Sends requests with a Chrome TLS/HTTP2 fingerprint (curl_cffi, a dependency)."""
 
     def __init__(
         self,
@@ -127,7 +118,7 @@ class CurlCffiTransport:
             from curl_cffi import requests as curl_requests
         except ImportError as exc:
             raise ConfigError(
-                "the curl_cffi transport needs: pip install 'chatgpt-browser[impersonate]'"
+                "the curl_cffi transport needs curl_cffi: pip install 'curl_cffi>=0.7'"
             ) from exc
         #: The profile for `user_agent`; each request uses the one of its own User-Agent.
         self.impersonate = impersonate or impersonate_target(user_agent)

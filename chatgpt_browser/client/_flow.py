@@ -6,10 +6,12 @@ missing or stale, then the call's own request - and receives each answer. A 401 
 request's or the session call's) is fixed by a session call (a new access token), then
 by a new session from the provider; a 403 challenge by a new clearance from the
 provider; each at most once per call (`RetryPolicy.auth_recoveries`,
-`challenge_renewals`), then the request is sent again. `CredentialFlow.send` drives
-the generator; every single request goes through the transient policy of `_retry.py`
-(network, 5xx, 429) within the call's one deadline, the session call of a recovery
-included.
+`challenge_renewals`), then the request is sent again. A 403 challenge that only a TLS
+fingerprint mismatch explains (a clearance a browser earned moments ago, sent without
+its TLS: `impersonate.likely_tls_mismatch`) is `TLSFingerprintError` instead.
+`CredentialFlow.send` drives the generator; every single request goes through the
+transient policy of `_retry.py` (network, 5xx, 429) within the call's one deadline,
+the session call of a recovery included.
 
 The bundle is immutable and replaced as a whole. Each fix is made under a lock by the
 first thread that needs it; a thread that finds the bundle already replaced when it
@@ -34,6 +36,7 @@ from ..errors import (
     ClearanceRejectedError,
     NetworkError,
     ServerError,
+    TLSFingerprintError,
     UnauthorizedError,
 )
 from ..redact import fingerprint
@@ -48,6 +51,7 @@ from ._retry import (
 )
 from ._transport import Request, Response, Transport
 from ._wire import apply_session_response, read_body, session_request
+from .impersonate import MISMATCH_MESSAGE, impersonating, likely_tls_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +193,7 @@ class CredentialFlow:
                 yield from self._recover_unauthorized(error, used, deadline)
             except ClearanceRejectedError as error:
                 self.breaker.record_challenge(fingerprint(used.clearance_token), started_at)
+                self._refuse_tls_mismatch(error, used)
                 if clearance_left <= 0 or self.breaker.is_open:
                     raise
                 clearance_left -= 1
@@ -262,6 +267,14 @@ class CredentialFlow:
             self.close_session()
         with _locked(self._refresh_lock, deadline):
             yield from self._session_call(self._credentials, deadline)
+
+    def _refuse_tls_mismatch(self, error: ClearanceRejectedError, used: Credentials) -> None:
+        """A challenge on a clearance a browser earned moments ago, sent without that
+        browser's TLS: the edge refuses our handshake, so a new clearance cannot help."""
+        if likely_tls_mismatch(used, impersonating(self._transport)):
+            raise TLSFingerprintError(
+                MISMATCH_MESSAGE, status_code=403, detail="challenge", original_error=error
+            ) from error
 
     def _renew_clearance(self, error: ClearanceRejectedError, stale: Credentials) -> None:
         """403 challenge: a new clearance from the provider (nobody else can clear it)."""

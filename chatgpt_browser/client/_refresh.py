@@ -15,7 +15,7 @@ from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials
 from ._flow import CredentialFlow
 from ._retry import Deadline, RetryPolicy
-from ._transport import RequestsTransport, Timeout, Transport
+from ._transport import Timeout, Transport, make_transport
 
 
 def refresh_credentials(
@@ -37,7 +37,8 @@ def refresh_credentials(
     connect, read = timeout if isinstance(timeout, tuple) else (min(10.0, timeout), timeout)
     policy = dataclasses.replace(RetryPolicy(), auth_recoveries=0, challenge_renewals=0)
     own = transport is None
-    active = transport or RequestsTransport(verify=verify)
+    # "auto": the bundle's browser TLS family, or the edge refuses its clearance.
+    active = transport or make_transport("auto", None, verify, credentials.user_agent, credentials)
     flow = CredentialFlow(
         credentials.replace(access_token=None, access_token_expires_at=None),
         transport=active,

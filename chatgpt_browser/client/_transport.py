@@ -1,12 +1,14 @@
 """HTTP transports: the seam between the client and an HTTP library.
 
-`RequestsTransport` (default) owns one `requests.Session` (a thread-safe connection
-pool); `CurlCffiTransport` (extra `impersonate`) sends the same requests with Chrome's
-TLS fingerprint. Both: never follow redirects (the client decides), never keep
-cookies (the client builds the Cookie header per request, so a `Secure` cookie works
-over the emulator's plain http and nothing is ever sent to a host we did not choose),
-ignore proxy/netrc settings from the environment, and translate every foreign
-exception into `NetworkError` / `ChatGPTTimeoutError` here, at this one boundary.
+`RequestsTransport` owns one `requests.Session` (a thread-safe connection pool);
+`CurlCffiTransport` (`_curl.py`) sends the same requests with Chrome's TLS
+fingerprint. The default, "auto", picks between them per bundle (`impersonate.py`): a
+Cloudflare edge binds a clearance to the TLS client family of the browser that earned
+it. Both: never follow redirects (the client decides), never keep cookies (the client
+builds the Cookie header per request, so a `Secure` cookie works over the emulator's
+plain http and nothing is ever sent to a host we did not choose), ignore proxy/netrc
+settings from the environment, and translate every foreign exception into
+`NetworkError` / `ChatGPTTimeoutError` here, at this one boundary.
 
 The proxy is chosen per request, not per transport: a clearance is bound to the
 egress IP that earned it, so each request goes out through the proxy of the bundle
@@ -33,6 +35,7 @@ from typing import Protocol
 
 import requests
 
+from ..credentials import Credentials
 from ..errors import ChatGPTTimeoutError, ConfigError, ConnectError, NetworkError
 
 log = logging.getLogger(__name__)
@@ -125,7 +128,7 @@ def _network_error(exc: BaseException, what: str) -> NetworkError:
         TimeoutError,
         Urllib3Timeout,
     )
-    try:  # curl_cffi is optional
+    try:  # a dependency, but `transport="requests"` never needs it loaded
         from curl_cffi.requests import exceptions as curl_exceptions
 
         timeout_types += (curl_exceptions.Timeout,)
@@ -228,17 +231,34 @@ class RequestsTransport:
 
 
 def make_transport(
-    transport: Transport | str | None, proxy: str | None, verify: bool | str, user_agent: str
+    transport: Transport | str | None,
+    proxy: str | None,
+    verify: bool | str,
+    user_agent: str,
+    credentials: Credentials | None = None,
 ) -> Transport:
-    """The transport a client option names: None/"requests", "curl_cffi", or an instance."""
-    if transport is None or transport == "requests":
+    """The transport a client option names: None/"auto", "requests", "curl_cffi", or an instance.
+
+    "auto" (the default) follows the bundle's browser (`impersonate.choose_transport`):
+    Chrome's TLS for a bundle a browser harvested, since the edge binds its clearance to
+    that TLS family; plain requests for any other bundle, or without `credentials`.
+    """
+    if transport is None or transport == "auto":
+        transport = "requests"
+        if credentials is not None:
+            from .impersonate import choose_transport
+
+            choice = choose_transport(credentials)
+            log.debug("transport auto: %s (%s)", choice.kind, choice.reason)
+            transport = choice.kind
+    if transport == "requests":
         return RequestsTransport(proxy=proxy, verify=verify)
     if transport in ("curl_cffi", "impersonate"):
-        from ._curl import CurlCffiTransport  # lazy: curl_cffi is an optional extra
+        from ._curl import CurlCffiTransport  # lazy: loads curl_cffi only when used
 
         return CurlCffiTransport(user_agent=user_agent, proxy=proxy, verify=verify)
     if isinstance(transport, str):
-        raise ConfigError(f"unknown transport {transport!r} (use 'requests' or 'curl_cffi')")
+        raise ConfigError(f"unknown transport {transport!r} (use 'auto', 'requests' or 'curl_cffi')")
     return transport
 
 
