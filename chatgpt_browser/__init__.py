@@ -20,6 +20,7 @@ from .redact import fingerprint
 from .site import RenewReason
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .app import build_client, build_manager
     from .browser.harvest import harvest
     from .client import (
         ChatGPTAPI,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
         RetryPolicy,
         refresh_credentials,
     )
+    from .config import load_settings
     from .emulator.process import Emulator
     from .session.manager import SessionManager
     from .session.redis_store import RedisStore
@@ -51,6 +53,9 @@ _LAZY = {
     "RetryPolicy": "chatgpt_browser.client",
     "refresh_credentials": "chatgpt_browser.client",
     "SessionManager": "chatgpt_browser.session.manager",
+    "build_client": "chatgpt_browser.app",
+    "build_manager": "chatgpt_browser.app",
+    "load_settings": "chatgpt_browser.config",
     "FileStore": "chatgpt_browser.session.store",
     "RedisStore": "chatgpt_browser.session.redis_store",
 }
@@ -83,9 +88,12 @@ __all__ = [
     "SiteProfile",
     "Timeouts",
     "__version__",
+    "build_client",
+    "build_manager",
     "classify_page",
     "fingerprint",
     "harvest",
+    "load_settings",
     "refresh_credentials",
     *_error_names,
 ]

@@ -31,9 +31,12 @@ PUBLIC = {
     "SiteProfile",
     "Timeouts",
     "__version__",
+    "build_client",
+    "build_manager",
     "classify_page",
     "fingerprint",
     "harvest",
+    "load_settings",
     "refresh_credentials",
 }
 
@@ -101,6 +104,12 @@ def test_lazy_names_resolve_to_callables() -> None:
     assert callable(chatgpt_browser.harvest) and callable(chatgpt_browser.refresh_credentials)
     assert isinstance(chatgpt_browser.Emulator, type) and isinstance(chatgpt_browser.RedisStore, type)
     assert chatgpt_browser.MessageStream.__name__ == "MessageStream"
+
+
+def test_settings_load_from_the_package_root() -> None:
+    settings = chatgpt_browser.load_settings({"url": "http://127.0.0.1:9", "email": "me@example.com"})
+    assert settings.site().base_url == "http://127.0.0.1:9"
+    assert callable(chatgpt_browser.build_client) and callable(chatgpt_browser.build_manager)
 
 
 def test_importing_the_package_and_cli_loads_no_heavy_modules() -> None:
