@@ -66,11 +66,17 @@ class SiteProfile:
     chat_ready: str = "textarea"
     #: Extra hosts (besides the base URL's) that may receive tokens.
     extra_hosts: tuple[str, ...] = ()
+    #: Hosts of the login service (auth0) that may show the login form and receive the
+    #: password and one-time code; the site's own host always may.
+    auth_hosts: tuple[str, ...] = ("auth0.openai.com",)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"site URL must be http(s)://host[:port], got {self.base_url!r}")
+        if "@" in parts.netloc:
+            # `user:password@` would reach logs, `ps` and folder names: never take it.
+            raise ConfigError("site URL must not contain a user name or password (user:password@host)")
         try:
             parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
         except ValueError:
@@ -137,6 +143,10 @@ class Settings:
     min_ttl: float = 300.0
     renew_margin: float = 300.0
     timeouts: Timeouts = Timeouts()
+
+    def __post_init__(self) -> None:
+        if "@" in urlsplit(self.url).netloc:  # before it names a profile folder
+            raise ConfigError("site URL must not contain a user name or password (user:password@host)")
 
     def site(self) -> SiteProfile:
         return SiteProfile(base_url=self.url)

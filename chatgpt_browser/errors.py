@@ -278,3 +278,22 @@ __all__ = [
     "StoreError",
     "StreamError",
 ]
+
+
+# --- added by BROWSER ---
+
+
+class SecurityError(ChatGPTBrowserError):
+    """Credentials would have gone to a foreign origin (a login page off the site's
+    allowed hosts); nothing was typed or sent there."""
+
+    exit_code = 12  # type: ignore[assignment]  # ExitStatus.SECURITY once the CLI owns the codes
+
+
+class NotTheSiteError(ChatGPTBrowserError):
+    """The URL shows no challenge, no login page and no session endpoint: not the site."""
+
+    exit_code = 15  # type: ignore[assignment]  # ExitStatus.NOT_THE_SITE once the CLI owns the codes
+
+
+__all__ += ["NotTheSiteError", "SecurityError"]

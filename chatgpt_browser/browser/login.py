@@ -12,13 +12,25 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+import tenacity
 
 from ..config import SiteProfile
-from ..errors import ChatGPTBrowserError, HumanNeededError, InvalidCredentialsError, SiteAtCapacityError
+from ..errors import (
+    ChatGPTBrowserError,
+    HumanNeededError,
+    InvalidCredentialsError,
+    NotTheSiteError,
+    SiteAtCapacityError,
+)
 from ..pages import PageKind
 from .challenge import current_kind, wait_until_cleared
-from .inputs import totp_now
+from .guard import OriginGuard
+from .inputs import redact_urls, totp_now
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 log = logging.getLogger(__name__)
 
@@ -53,49 +65,100 @@ class LoginOptions:
     captcha_solver: CaptchaSolver | None = None
     #: A person is watching (headed): wait for them instead of raising HumanNeededError.
     interactive: bool = False
+    #: Where the credentials may be typed and sent (None: anywhere; harvest() always sets it).
+    guard: OriginGuard | None = dataclasses.field(default=None, compare=False)
+
+    def check(self, page: Page | None = None) -> None:
+        """SecurityError if the login left the allowed origins (or `page` is off them)."""
+        if self.guard is None:
+            return
+        if page is None:
+            self.guard.check()
+        else:
+            self.guard.check_page(page)
 
 
 def _remaining_ms(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.001) * 1000
 
 
-def _wait_for_one(page: Any, outcomes: dict[str, str], deadline: float) -> str:
-    """Name of the first outcome whose selector becomes visible (one combined wait)."""
+_SLICE_MS = 250.0
+
+
+def _wait_for_one(
+    page: Page, outcomes: dict[str, str], deadline: float, opts: LoginOptions | None = None
+) -> str:
+    """Name of the first outcome whose selector becomes visible (one combined wait, in
+    short slices so that a blocked foreign navigation ends it at once)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     locators = {name: page.locator(selector).first for name, selector in outcomes.items()}
     combined = None
     for locator in locators.values():
         combined = locator if combined is None else combined.or_(locator)
     assert combined is not None
-    combined.first.wait_for(state="visible", timeout=_remaining_ms(deadline))
+    while True:
+        if opts is not None:
+            opts.check()
+        remaining = _remaining_ms(deadline)
+        try:
+            combined.first.wait_for(state="visible", timeout=min(remaining, _SLICE_MS))
+            break
+        except PlaywrightTimeoutError:
+            if remaining <= _SLICE_MS:
+                raise
     for name, locator in locators.items():
         if locator.is_visible():
             return name
     return next(iter(outcomes))  # pragma: no cover - the wait above guarantees one
 
 
+def _fill(page: Page, selector: str, value: str, opts: LoginOptions, deadline: float) -> None:
+    """Type `value` only into a page on an allowed origin."""
+    opts.check(page)
+    page.locator(selector).first.fill(value, timeout=_remaining_ms(deadline))
+
+
 def _wrong_credentials_selector() -> str:
     return "text=/" + "|".join(re.escape(text) for text in WRONG_CREDENTIALS_TEXTS) + "/i"
 
 
-def capacity_policy(retries: int, deadline: float, sleep: Callable[[float], None]) -> Any:
-    """Retry "at capacity" a bounded number of times, backing off, never past `deadline`."""
-    import tenacity
+#: "At capacity" is retried a few times, backing off (module-level: data, not a loop);
+#: each use adds a stop at the harvest's deadline and the page's own sleep.
+CAPACITY_RETRY = tenacity.Retrying(
+    stop=tenacity.stop_after_attempt(4),
+    wait=tenacity.wait_exponential(multiplier=0.5, max=5.0) + tenacity.wait_random(0, 0.1),
+    retry=tenacity.retry_if_exception_type(SiteAtCapacityError),
+    reraise=True,
+    before_sleep=lambda state: log.info("site at capacity; retry %d", state.attempt_number),
+)
+#: Seconds a landing page may show none of the site's markers before we call it not the site.
+NOT_THE_SITE_AFTER = 5.0
 
-    return tenacity.Retrying(
+
+def capacity_policy(retries: int, deadline: float, sleep: Callable[[float], None]) -> tenacity.Retrying:
+    """CAPACITY_RETRY with `retries` retries, never sleeping past `deadline`."""
+    return CAPACITY_RETRY.copy(
         stop=tenacity.stop_after_attempt(retries + 1)
-        | tenacity.stop_after_delay(deadline - time.monotonic()),
-        wait=tenacity.wait_exponential(multiplier=0.5, max=5.0),
-        retry=tenacity.retry_if_exception_type(SiteAtCapacityError),
+        | tenacity.stop_before_delay(max(deadline - time.monotonic(), 0.0)),
         sleep=sleep,
-        reraise=True,
-        before_sleep=lambda state: log.info(
-            "site at capacity; retry %d of %d", state.attempt_number, retries
-        ),
     )
 
 
-def open_login_page(page: Any, site: SiteProfile, *, deadline: float, capacity_retries: int = 3) -> None:
-    """Go to the landing page, through the challenge, retrying while the site is at capacity."""
+def open_login_page(
+    page: Page,
+    site: SiteProfile,
+    *,
+    deadline: float,
+    capacity_retries: int = 3,
+    not_the_site_after: float = NOT_THE_SITE_AFTER,
+) -> None:
+    """Go to the landing page, through the challenge, retrying while the site is at capacity.
+
+    A page past the challenge that shows no login button (nor the chat) within
+    `not_the_site_after` seconds, and whose session endpoint is not JSON, raises
+    NotTheSiteError: a wrong URL must not wait out the login and look like a bad password.
+    """
 
     def pause(seconds: float) -> None:  # waits inside Playwright, which keeps serving events
         page.wait_for_timeout(seconds * 1000)
@@ -111,6 +174,36 @@ def open_login_page(page: Any, site: SiteProfile, *, deadline: float, capacity_r
                 raise SiteAtCapacityError(
                     f"the site is at capacity (gave up after {capacity_retries} retries)", status_code=503
                 )
+    _require_the_site(page, site, min(deadline, time.monotonic() + not_the_site_after))
+
+
+_SESSION_PROBE_JS = """async ([path, ms]) => {
+  try {
+    const response = await fetch(path, {credentials: 'same-origin', headers: {accept: 'application/json'},
+                                        signal: AbortSignal.timeout(ms)});
+    const data = JSON.parse(await response.text());
+    return data !== null && typeof data === 'object' && !Array.isArray(data);
+  } catch (e) { return false; }
+}"""
+
+
+def _require_the_site(page: Page, site: SiteProfile, deadline: float) -> None:
+    """NotTheSiteError when the landing page has no login button or chat and no session JSON."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    markers = page.locator(site.login_button).first.or_(page.locator(site.chat_ready).first)
+    try:
+        markers.first.wait_for(state="visible", timeout=_remaining_ms(deadline))
+        return
+    except PlaywrightTimeoutError:
+        pass
+    probe_ms = max(_remaining_ms(deadline), 2000.0)  # a short grace of its own: it is one GET
+    if page.evaluate(_SESSION_PROBE_JS, [site.session_path, probe_ms]):
+        return  # the site's API answers: let the login report what is missing
+    raise NotTheSiteError(
+        f"{redact_urls(page.url.split('?', 1)[0])} does not look like the site: no challenge, no login "
+        f"page ({site.login_button!r}) and no session endpoint ({site.session_path}); check the URL"
+    )
 
 
 #: What an unattended user can do, per reason (CLI first; library users get the same hint).
@@ -126,7 +219,7 @@ TOTP_REMEDY = (
 
 
 def _human_needed(
-    page: Any, opts: LoginOptions, site: SiteProfile, deadline: float, why: str, remedy: str
+    page: Page, opts: LoginOptions, site: SiteProfile, deadline: float, why: str, remedy: str
 ) -> None:
     """Let a person finish (interactive mode) or raise HumanNeededError (unattended)."""
     if not opts.interactive:
@@ -135,7 +228,7 @@ def _human_needed(
     page.locator(site.chat_ready).first.wait_for(state="visible", timeout=_remaining_ms(deadline))
 
 
-def _solve_captcha(page: Any, opts: LoginOptions, site: SiteProfile, deadline: float) -> bool:
+def _solve_captcha(page: Page, opts: LoginOptions, site: SiteProfile, deadline: float) -> bool:
     """Fill the captcha field; False if nobody can (the caller decides what that means)."""
     if opts.captcha_solver is None:
         return False
@@ -149,18 +242,20 @@ def _solve_captcha(page: Any, opts: LoginOptions, site: SiteProfile, deadline: f
         raise HumanNeededError(
             f"the captcha solver failed ({type(exc).__name__}: {exc}): {HEADED_ONCE}"
         ) from exc
-    page.locator(site.captcha_input).first.fill(str(answer))
+    _fill(page, site.captcha_input, str(answer), opts, deadline)
     return True
 
 
-def log_in(page: Any, site: SiteProfile, opts: LoginOptions, *, deadline: float) -> None:
-    """From the (cleared) landing page to the chat page. Raises a typed AuthError on failure."""
+def log_in(page: Page, site: SiteProfile, opts: LoginOptions, *, deadline: float) -> None:
+    """From the (cleared) landing page to the chat page. Raises a typed AuthError on failure,
+    SecurityError when the login leads off the allowed origins (nothing typed there)."""
     wrong = _wrong_credentials_selector()
+    opts.check(page)
     page.locator(site.login_button).first.click(timeout=_remaining_ms(deadline))
 
     # Identifier page (auth0), possibly with a captcha.
-    page.locator(site.username_input).first.wait_for(state="visible", timeout=_remaining_ms(deadline))
-    page.locator(site.username_input).first.fill(opts.email)
+    _wait_for_one(page, {"username": site.username_input}, deadline, opts)
+    _fill(page, site.username_input, opts.email, opts, deadline)
     for _attempt in range(_CAPTCHA_ATTEMPTS):
         has_captcha = page.locator(site.captcha_input).first.is_visible()
         if has_captcha and not _solve_captcha(page, opts, site, deadline):
@@ -171,6 +266,7 @@ def log_in(page: Any, site: SiteProfile, opts: LoginOptions, *, deadline: float)
             page,
             {"password": site.password_input, "wrong": wrong, "captcha": site.captcha_input},
             deadline,
+            opts,
         )
         if outcome == "password":
             break
@@ -178,24 +274,27 @@ def log_in(page: Any, site: SiteProfile, opts: LoginOptions, *, deadline: float)
             raise InvalidCredentialsError(f"the site rejected the e-mail address {opts.email!r}")
         # Captcha shown again: the answer was wrong (or it appeared only now). Retry.
         if page.locator(site.username_input).first.is_visible():
-            page.locator(site.username_input).first.fill(opts.email)
+            _fill(page, site.username_input, opts.email, opts, deadline)
     else:
         raise HumanNeededError(
             f"the captcha was not accepted after {_CAPTCHA_ATTEMPTS} answers: {HEADED_ONCE}"
         )
 
     # Password page.
-    page.locator(site.password_input).first.fill(opts.password)
+    _fill(page, site.password_input, opts.password, opts, deadline)
     page.locator(site.submit_button).first.click(timeout=_remaining_ms(deadline))
-    outcome = _wait_for_one(page, {"chat": site.chat_ready, "wrong": wrong, "otp": site.otp_input}, deadline)
+    outcome = _wait_for_one(
+        page, {"chat": site.chat_ready, "wrong": wrong, "otp": site.otp_input}, deadline, opts
+    )
     if outcome == "wrong":
         raise InvalidCredentialsError("wrong e-mail or password")
     if outcome == "otp":
         _one_time_code(page, site, opts, deadline)
+    opts.check()
     wait_until_cleared(page, deadline=deadline)
 
 
-def _one_time_code(page: Any, site: SiteProfile, opts: LoginOptions, deadline: float) -> None:
+def _one_time_code(page: Page, site: SiteProfile, opts: LoginOptions, deadline: float) -> None:
     if not opts.totp_secret:
         _human_needed(
             page,
@@ -207,11 +306,11 @@ def _one_time_code(page: Any, site: SiteProfile, opts: LoginOptions, deadline: f
         )
         return
     code = totp_now(opts.totp_secret)
-    page.locator(site.otp_input).first.fill(code)
+    _fill(page, site.otp_input, code, opts, deadline)
     page.locator(site.submit_button).first.click(timeout=_remaining_ms(deadline))
-    outcome = _wait_for_one(page, {"chat": site.chat_ready, "otp_error": _OTP_REJECTED}, deadline)
+    outcome = _wait_for_one(page, {"chat": site.chat_ready, "otp_error": _OTP_REJECTED}, deadline, opts)
     if outcome != "chat":
         raise InvalidCredentialsError("the site rejected the one-time code (is the TOTP secret right?)")
 
 
-__all__ = ["Captcha", "CaptchaSolver", "LoginOptions", "log_in", "open_login_page"]
+__all__ = ["CAPACITY_RETRY", "Captcha", "CaptchaSolver", "LoginOptions", "log_in", "open_login_page"]

@@ -229,7 +229,8 @@ def test_missing_password_only_is_named_as_such(emu: Any, tmp_path: Path) -> Non
     assert f"no password is configured for {emu.account.email}" in text
     assert "e-mail/password" not in text and "chatgpt-browser login --headed" in text
     assert "CHATGPT_BROWSER_PASSWORD" in text
-    assert os.listdir(tmp_path / "fresh-profile")  # the browser did look for a live session
+    # The profile's cookie file shows no session: no browser was launched to find that out.
+    assert not (tmp_path / "fresh-profile").exists()
 
 
 def test_app_harvester_passes_the_configured_timeouts(emu: Any, tmp_path: Path) -> None:

@@ -1,0 +1,98 @@
+"""SIGTERM/SIGINT while a harvest runs: stop within a second, quietly, nothing left behind.
+
+How this works: raising from a signal handler while Playwright's event loop runs (it runs
+inside every sync call) breaks the loop mid-callback and leaves futures nobody awaits
+("Future exception was never retrieved"). So while the browser is up the handler only
+records the signal and SIGKILLs our Playwright driver and the profile's Chromium: every
+pending Playwright call then fails at once with a closed connection, our code unwinds
+through its normal `finally` blocks, and `check()` turns the failure into the exit the
+signal asks for (SystemExit(143) for SIGTERM, KeyboardInterrupt for SIGINT). Outside the
+browser phase the handler raises at once, as Python's default would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+from .processes import browser_processes
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Interrupts:
+    """The signal state of one harvest (main thread only; elsewhere a no-op)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._browser_phase = False
+        self.profile_dir: Path | None = None
+
+    def exception(self) -> BaseException:
+        if self.signum == signal.SIGINT:
+            return KeyboardInterrupt()
+        return SystemExit(128 + (self.signum or signal.SIGTERM))
+
+    def check(self) -> None:
+        """Raise the exit a signal asked for, if one came."""
+        if self.signum is not None:
+            raise self.exception()
+
+    @contextlib.contextmanager
+    def browser_phase(self) -> Iterator[None]:
+        """While Playwright runs: signals kill the driver and browser instead of raising."""
+        self._browser_phase = True
+        try:
+            yield
+        finally:
+            self._browser_phase = False
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        first = self.signum is None
+        if first:
+            self.signum = signum
+        if not self._browser_phase:
+            raise self.exception()
+        if first:
+            kill_driver_and_browser(self.profile_dir)
+
+
+def kill_driver_and_browser(profile_dir: Path | None) -> None:
+    """SIGKILL our Playwright driver (a child running `run-driver`) and the profile's Chromium."""
+    victims = list(browser_processes(profile_dir)) if profile_dir is not None else []
+    for entry in Path("/proc").glob("[0-9]*") if Path("/proc").is_dir() else ():
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) != os.getpid():
+                continue
+            if b"run-driver" in (entry / "cmdline").read_bytes():
+                victims.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    for pid in victims:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def handling_signals() -> Iterator[Interrupts]:
+    """Install the harvest's SIGTERM/SIGINT handlers for the block (main thread only)."""
+    state = Interrupts()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = {sig: signal.signal(sig, state._on_signal) for sig in _SIGNALS}
+    try:
+        yield state
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    state.check()  # a signal during the last steps still ends the run
+
+
+__all__ = ["Interrupts", "handling_signals", "kill_driver_and_browser"]

@@ -1,0 +1,92 @@
+"""Verification: the page itself asks the site's session endpoint whether the login took.
+
+`fetch_session()` runs `fetch()` inside the page (same cookies, UA, IP and TLS as the
+browser) and retries a 5xx answer with the shared transient policy, never past the
+harvest's deadline. `session_answer()` maps one answer to the session JSON or to the
+typed error it means (challenge, block, server failure, not JSON), never to a failed
+login. (These wire rules move to `chatgpt_browser/site.py` at the merge.)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import tenacity
+
+from ..config import SiteProfile
+from ..errors import BlockedError, ChallengeError, ChatGPTError, ServerError
+from ..pages import PageKind, classify_page
+from . import bundle
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+log = logging.getLogger(__name__)
+
+#: Tries of the verification call when the site answers 5xx (transient by nature).
+VERIFY_ATTEMPTS = 3
+
+_FETCH_SESSION_JS = """async (path) => {
+  const response = await fetch(path, {credentials: 'same-origin', headers: {accept: 'application/json'}});
+  return {status: response.status, headers: Object.fromEntries(response.headers.entries()),
+          body: await response.text()};
+}"""
+
+#: Transient server failures: a few tries, backing off (module-level: data, not a loop).
+VERIFY_STOP = tenacity.stop_after_attempt(VERIFY_ATTEMPTS)
+VERIFY_RETRY = tenacity.Retrying(
+    stop=VERIFY_STOP,
+    wait=tenacity.wait_exponential(multiplier=0.25, max=2.0) + tenacity.wait_random(0, 0.05),
+    retry=tenacity.retry_if_exception_type(ServerError),
+    reraise=True,
+    before_sleep=lambda state: log.info("verification got a server error; retry %d", state.attempt_number),
+)
+
+
+def fetch_session(page: Page, site: SiteProfile, deadline: float) -> dict[str, Any]:
+    """`/api/auth/session` fetched by the page itself: same cookies, UA, IP and TLS.
+
+    Only a clean JSON object counts as an answer; anything else is reported as what it
+    is (challenge, server failure, not JSON), never as a failed login.
+    """
+
+    def pause(seconds: float) -> None:  # waits inside Playwright, which keeps serving events
+        page.wait_for_timeout(seconds * 1000)
+
+    def once() -> dict[str, Any]:
+        answer = page.evaluate(_FETCH_SESSION_JS, site.session_path)
+        status, headers, body = answer["status"], answer["headers"], answer["body"]
+        return session_answer(site.session_path, status, headers, body)
+
+    retrying = VERIFY_RETRY.copy(
+        stop=VERIFY_STOP | tenacity.stop_before_delay(max(deadline - time.monotonic(), 0.0)),
+        sleep=pause,
+    )
+    return retrying(once)
+
+
+def session_answer(path: str, status: int, headers: dict[str, str], body: str) -> dict[str, Any]:
+    """The session JSON of a verification answer, or the typed error that answer means."""
+    kind = classify_page(status, headers, body)
+    if kind is PageKind.BLOCKED:
+        raise BlockedError(f"verifying the login: {path} answered with a hard block (HTTP {status})")
+    if kind.is_challenge:
+        raise ChallengeError(f"verifying the login: {path} answered with a challenge (HTTP {status})")
+    if status >= 500 or kind is PageKind.AT_CAPACITY:
+        raise ServerError(f"verifying the login: {path} answered HTTP {status}", status_code=status)
+    if status != 200:
+        raise ChatGPTError(f"verifying the login: {path} answered HTTP {status}", status_code=status)
+    data = bundle.parse_json_object(body)
+    if data is None:
+        excerpt = " ".join(body[:80].split())
+        raise ChatGPTError(
+            f"verifying the login: {path} answered with something that is not JSON ({excerpt!r})",
+            status_code=status,
+            detail=excerpt,
+        )
+    return data
+
+
+__all__ = ["VERIFY_ATTEMPTS", "VERIFY_RETRY", "fetch_session", "session_answer"]
