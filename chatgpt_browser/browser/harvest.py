@@ -176,10 +176,11 @@ def _attempts(
         budget = deadline - time.monotonic() if last else request.challenge_budget
         try:
             return _attempt(request, mode_headless, started, deadline, budget, stages, interrupts)
-        except BlockedError:
-            raise
-        except ChallengeError as exc:
-            if last or time.monotonic() >= deadline:
+        except Exception as exc:
+            # A signal killed the driver: whatever failed, the exit it asked for, quietly.
+            interrupts.check()
+            retry = isinstance(exc, ChallengeError) and not isinstance(exc, BlockedError)
+            if not retry or last or time.monotonic() >= deadline:
                 raise
             log.warning("challenge not cleared headless (%s); retrying headed", exc)
     raise AssertionError("unreachable")  # pragma: no cover

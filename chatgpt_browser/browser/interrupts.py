@@ -63,20 +63,44 @@ class Interrupts:
 
 
 def kill_driver_and_browser(profile_dir: Path | None) -> None:
-    """SIGKILL our Playwright driver (a child running `run-driver`) and the profile's Chromium."""
-    victims = list(browser_processes(profile_dir)) if profile_dir is not None else []
+    """SIGKILL the profile's Chromium (its groups: renderers and helpers too), or, while no
+    browser runs yet, our Playwright driver (a child running `run-driver`). Either way
+    every pending Playwright call fails at once; killing the driver under a live browser
+    would leave a rejected future nobody awaits (asyncio's noise), so it is the fallback."""
+    browser = browser_processes(profile_dir) if profile_dir is not None else []
+    if browser:
+        groups = {os.getpgid(pid) for pid in browser if _exists(pid)} - {os.getpgrp()}
+        for group in groups:
+            with contextlib.suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
+        victims = browser
+    else:
+        victims = _driver_processes()
+    for pid in victims:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.getpgid(pid)
+    except OSError:
+        return False
+    return True
+
+
+def _driver_processes() -> list[int]:
+    found = []
     for entry in Path("/proc").glob("[0-9]*") if Path("/proc").is_dir() else ():
         try:
             stat = (entry / "stat").read_text()
             if int(stat[stat.rindex(")") + 2 :].split()[1]) != os.getpid():
                 continue
             if b"run-driver" in (entry / "cmdline").read_bytes():
-                victims.append(int(entry.name))
+                found.append(int(entry.name))
         except (OSError, ValueError):
             continue
-    for pid in victims:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+    return found
 
 
 @contextlib.contextmanager

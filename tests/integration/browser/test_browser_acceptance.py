@@ -4,7 +4,6 @@ are not a login failure, secrets in CDP errors, the configured timeouts, and wha
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Iterator
