@@ -95,8 +95,11 @@ def build_harvester(
     *,
     password: PasswordProvider | None = None,
     interactive: bool = False,
+    force_login: bool = False,
+    on_stage: Callable[[str], None] | None = None,
 ) -> Harvester:
-    """A harvest callable for the manager: a re-clear with the profile, or a full login."""
+    """A harvest callable for the manager: a re-clear with the profile, or a full login
+    (`force_login`: always, so a wrong password fails). `on_stage` sees each stage."""
 
     def harvester(*, profile_dir: Path | None, reason: str, stale: Credentials | None) -> Credentials:
         artifacts = prepare_artifacts_dir(settings.resolved_state_dir() / "artifacts")
@@ -126,6 +129,8 @@ def build_harvester(
             timeouts=settings.timeouts,
             artifacts_dir=artifacts,
             ca_file=settings.ca_file,
+            force_login=force_login,
+            on_stage=on_stage,
         )
 
     return harvester

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import BlockedError, ChallengeError
 from ..pages import PageKind, classify_page
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Response
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +45,12 @@ _SLICE_MS = 250
 _FAILED_MARKER = "verification failed"
 
 
-def where(page: Any) -> str:
+def where(page: Page) -> str:
     """The page's URL without its query, for messages: queries carry one-time tokens."""
     return str(page.url).split("?", 1)[0]
 
 
-def current_kind(page: Any) -> tuple[PageKind, str]:
+def current_kind(page: Page) -> tuple[PageKind, str]:
     """Classify what the page shows now; (kind, html). Mid-navigation counts as a challenge."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -60,7 +63,7 @@ def current_kind(page: Any) -> tuple[PageKind, str]:
     return classify_page(None, {"content-type": "text/html"}, html), html
 
 
-def _click_checkbox(page: Any) -> bool:
+def _click_checkbox(page: Page) -> bool:
     """One trusted click (real input events via CDP) on the first checkbox we can see."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -77,13 +80,14 @@ def _click_checkbox(page: Any) -> bool:
     return False
 
 
-def wait_until_cleared(page: Any, *, deadline: float, click: bool = True) -> bool:
+def wait_until_cleared(page: Page, *, deadline: float, click: bool = True) -> bool:
     """Block until the page is past the challenge; True if a challenge was seen.
 
     Raises `BlockedError` for a hard block and `ChallengeError` when `deadline`
     (a `time.monotonic()` value) passes first.
     """
     from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     seen = False
     clicked = False
@@ -104,12 +108,15 @@ def wait_until_cleared(page: Any, *, deadline: float, click: bool = True) -> boo
             raise ChallengeError(f"the challenge at {where(page)} did not clear in time")
         try:
             page.wait_for_function(_NOT_CHALLENGE_JS, timeout=min(remaining, _SLICE_MS / 1000) * 1000)
+        except PlaywrightTimeoutError:
+            pass  # still a challenge: classify again
         except PlaywrightError as exc:
-            if "Timeout" not in str(exc) and "navigat" not in str(exc) and "destroyed" not in str(exc):
+            # The challenge's own redirect replaced the document under the predicate.
+            if "navigat" not in str(exc) and "destroyed" not in str(exc):
                 raise
 
 
-def _is_main_document(page: Any, response: Any) -> bool:
+def _is_main_document(page: Page, response: Response) -> bool:
     """A final (non-redirect) response to a navigation of the page's main frame."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -122,7 +129,7 @@ def _is_main_document(page: Any, response: Any) -> bool:
         return False
 
 
-def _body(response: Any) -> str | None:
+def _body(response: Response) -> str | None:
     """The response body, or None when the browser no longer has it."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -132,7 +139,7 @@ def _body(response: Any) -> str | None:
         return None
 
 
-def navigate_past_challenge(page: Any, url: str, *, deadline: float) -> Any:
+def navigate_past_challenge(page: Page, url: str, *, deadline: float) -> Response:
     """Open `url` and return the first main-frame document response past the challenge.
 
     Reads the network, not the DOM: the caller gets the response (its body, and its
@@ -140,11 +147,11 @@ def navigate_past_challenge(page: Any, url: str, *, deadline: float) -> Any:
     rejected answer `ChallengeError` at once; an interactive challenge (it needs a
     trusted click in the page) is handed to `wait_until_cleared()`.
     """
-    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-    documents: list[Any] = []
+    documents: list[Response] = []
 
-    def on_response(response: Any) -> None:  # stores only: no Playwright calls in a handler
+    def on_response(response: Response) -> None:  # stores only: no Playwright calls in a handler
         if _is_main_document(page, response):
             documents.append(response)
 
@@ -182,9 +189,7 @@ def navigate_past_challenge(page: Any, url: str, *, deadline: float) -> Any:
                         predicate=lambda r: _is_main_document(page, r),
                         timeout=min(remaining, _SLICE_MS / 1000) * 1000,
                     )
-                except PlaywrightError as exc:
-                    if "Timeout" not in str(exc):
-                        raise
+                except PlaywrightTimeoutError:
                     continue
                 if not any(seen is known for known in documents):
                     documents.append(seen)

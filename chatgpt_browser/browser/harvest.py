@@ -27,29 +27,26 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import SiteProfile, Timeouts, default_state_dir
+from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, fingerprint, redact_proxy
 from ..errors import (
-    AuthError,
     BlockedError,
     ChallengeError,
     ChatGPTBrowserError,
     ConfigError,
     HumanNeededError,
-    NetworkError,
 )
-from . import artifacts, bundle, steps
+from . import artifacts, bundle, failures, steps
 from .executable import resolve_flavour
 from .guard import OriginGuard
-from .inputs import checked_proxy, redact_urls, usable_totp_secret
+from .inputs import checked_proxy, usable_totp_secret
 from .interrupts import Interrupts, handling_signals
-from .launch import BrowserSession, open_browser, translate_error
+from .launch import BrowserSession, open_browser
 from .login import Captcha, CaptchaSolver
 from .profile_state import profile_may_hold_session
 from .steps import HarvestRequest, Stages
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import Page
 
 log = logging.getLogger(__name__)
@@ -227,12 +224,12 @@ def _attempt(
         except ChatGPTBrowserError as exc:
             interrupts.check()
             if not isinstance(exc, ConfigError):
-                _save_artifacts(exc, request, session, page, console, tracing, deadline)
+                failures.save_artifacts(exc, request, session, page, console, tracing, deadline)
             raise
         except PlaywrightError as exc:
             interrupts.check()
-            error = _translate(exc, stages.current, page)
-            _save_artifacts(error, request, session, page, console, tracing, deadline)
+            error = failures.translate(exc, stages.current, page)
+            failures.save_artifacts(error, request, session, page, console, tracing, deadline)
             raise error from exc
 
 
@@ -305,60 +302,6 @@ def _run(
         timings["total"],
     )
     return credentials
-
-
-def _translate(exc: PlaywrightError, stage: str, page: Page) -> ChatGPTBrowserError:
-    """A Playwright failure as one of ours, by its type and the stage it happened in."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
-    text = redact_urls(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
-    if "net::ERR_" in text:
-        return NetworkError(f"the browser could not reach the site ({text})", original_error=exc)
-    if isinstance(exc, PlaywrightTimeoutError):
-        if page.url in ("about:blank", ""):
-            return NetworkError(f"the site accepted the connection but sent no page in time ({text})")
-        if stage in ("launch", "challenge"):
-            return ChallengeError(f"the challenge did not clear in time ({text})")
-        return AuthError(f"the login did not complete in time ({text})")
-    return translate_error(exc, "driving the browser")
-
-
-def _save_artifacts(
-    exc: BaseException,
-    request: HarvestRequest,
-    session: BrowserSession,
-    page: Page,
-    console: artifacts.ConsoleLog,
-    tracing: bool,
-    deadline: float,
-) -> None:
-    """Save what the failing page showed and name the folder in `exc`'s message."""
-    if getattr(exc, "artifacts_dir", None):
-        return
-    try:
-        root = (
-            request.artifacts_dir if request.artifacts_dir is not None else default_state_dir() / "artifacts"
-        )
-        target = artifacts.new_folder(root, exc)
-    except OSError as error:
-        log.debug("could not create the artifacts folder: %s", error)
-        return
-    # Best effort within a small budget of its own: a failure at the deadline still gets it.
-    budget = min(artifacts.BUDGET, max(deadline - time.monotonic(), 0.0) + artifacts.BUDGET / 2)
-    artifacts.collect(
-        target,
-        page=page,
-        context=session.context,
-        console=console,
-        tracing=tracing,
-        secrets=request.secrets,
-        budget=budget,
-        profile_dir=session.profile_dir,
-    )
-    if not any(target.iterdir()):
-        return
-    exc.args = (f"{exc.args[0] if exc.args else exc} (failure artefacts in {target})", *exc.args[1:])
-    exc.artifacts_dir = str(target)  # type: ignore[attr-defined]
 
 
 __all__ = ["Captcha", "CaptchaSolver", "harvest"]

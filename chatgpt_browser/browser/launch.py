@@ -27,15 +27,14 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import APP_NAME, ENV_PREFIX
 from ..credentials import redact_proxy
 from ..errors import BrowserCrashedError, BrowserError, HumanNeededError
 from . import stealth
+from .environment import child_environment, driver_environment
 from .executable import (
     CHROMIUM,
     HEADLESS_SHELL,
@@ -119,14 +118,6 @@ def launch_args(*, as_root: bool | None = None) -> list[str]:
     return args
 
 
-def child_environment(secrets: Collection[str] = (), environ: dict[str, str] | None = None) -> dict[str, str]:
-    """`environ` (default ours) without our `CHATGPT_BROWSER_*` variables and without any
-    variable whose value is one of `secrets` (e.g. a password the user named by variable)."""
-    source = dict(os.environ if environ is None else environ)
-    hidden = {s for s in secrets if s}
-    return {k: v for k, v in source.items() if not k.startswith(ENV_PREFIX) and v not in hidden}
-
-
 def translate_error(exc: BaseException, what: str) -> BrowserError:
     """Map a Playwright failure to our tree: a closed target means the browser died."""
     # Redacted: a CDP or proxy URL in the message may carry `user:pass@` or `?token=`.
@@ -193,13 +184,15 @@ def open_browser(
             stack.callback(shutil.rmtree, user_data, True)
         if on_profile is not None and user_data is not None:
             on_profile(user_data)
-        with _driver_environment(secrets):
+        with driver_environment(secrets):
             playwright = sync_playwright().start()
         stack.callback(_stop_playwright, playwright)
         failure: BrowserError | None = None
         try:
             if cdp_url:
-                session = _connect(playwright, stack, cdp_url, proxy, ignore_https_errors, launch_timeout)
+                from .remote import connect
+
+                session = connect(playwright, stack, cdp_url, proxy, ignore_https_errors, launch_timeout)
             else:
                 assert user_data is not None
                 options = LaunchOptions(
@@ -215,31 +208,6 @@ def open_browser(
             # `?token=`) must not ride along as the cause, printed in every traceback.
             raise failure
         yield session
-
-
-_ENVIRON_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _driver_environment(secrets: Collection[str]) -> Iterator[None]:
-    """The environment the Playwright driver copies when it starts: ours without our
-    variables and secrets (set only around that moment, under a lock), plus Node's
-    compile cache (NODE_COMPILE_CACHE: the driver's start, a fixed cost of every
-    harvest, drops by ~65 ms), never over the user's own compile-cache choice."""
-    with _ENVIRON_LOCK:
-        saved = dict(os.environ)
-        keep = child_environment(secrets, saved)
-        try:
-            for name in set(saved) - set(keep):
-                del os.environ[name]
-            if "NODE_COMPILE_CACHE" not in keep and "NODE_DISABLE_COMPILE_CACHE" not in keep:
-                import platformdirs
-
-                os.environ["NODE_COMPILE_CACHE"] = str(Path(platformdirs.user_cache_dir(APP_NAME)) / "node")
-            yield
-        finally:
-            os.environ.pop("NODE_COMPILE_CACHE", None)
-            os.environ.update(saved)
 
 
 def _stop_playwright(playwright: Playwright) -> None:
@@ -325,32 +293,6 @@ def _shell_ua_metadata(context: BrowserContext) -> dict[str, Any]:
     finally:
         page.close()
     return {"platform": seen["platform"], "metadata": stealth.clean_ua_metadata(seen["metadata"])}
-
-
-def _connect(
-    playwright: Playwright,
-    stack: contextlib.ExitStack,
-    cdp_url: str,
-    proxy: str | None,
-    ignore_https_errors: bool,
-    timeout: float,
-) -> BrowserSession:
-    """Attach to a running Chromium; we own only the context we create, not the browser."""
-    browser = playwright.chromium.connect_over_cdp(cdp_url, timeout=timeout * 1000)
-    cdp = browser.new_browser_cdp_session()
-    try:
-        reported = cdp.send("Browser.getVersion")["userAgent"]
-    finally:
-        cdp.detach()
-    user_agent = stealth.unheadless(reported)
-    context = browser.new_context(
-        user_agent=user_agent,
-        proxy=proxy_settings(proxy),  # type: ignore[arg-type]
-        ignore_https_errors=ignore_https_errors,
-    )
-    stack.callback(_close_context, context)
-    context.add_init_script(stealth.HIDE_WEBDRIVER_JS)
-    return BrowserSession(context, user_agent, headless="Headless" in reported, profile_dir=None, remote=True)
 
 
 __all__ = [
