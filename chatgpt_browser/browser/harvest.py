@@ -33,6 +33,7 @@ from ..errors import (
     BlockedError,
     ChallengeError,
     ChatGPTBrowserError,
+    ChatGPTTimeoutError,
     ConfigError,
     HumanNeededError,
 )
@@ -50,6 +51,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 log = logging.getLogger(__name__)
+
+#: Seconds past the deadline before the backstop stops a browser stuck in a wait.
+BACKSTOP_GRACE = artifacts.BUDGET + 2.0
 
 
 def harvest(
@@ -172,10 +176,17 @@ def _attempts(
         # The last attempt may use all the time left for the challenge.
         budget = deadline - time.monotonic() if last else request.challenge_budget
         try:
-            return _attempt(request, mode_headless, started, deadline, budget, stages, interrupts)
+            # Past the deadline (and the artefacts' budget) something unboundable hung.
+            with interrupts.backstop(deadline - time.monotonic() + BACKSTOP_GRACE):
+                return _attempt(request, mode_headless, started, deadline, budget, stages, interrupts)
         except Exception as exc:
             # A signal killed the driver: whatever failed, the exit it asked for, quietly.
             interrupts.check()
+            if interrupts.expired:
+                raise ChatGPTTimeoutError(
+                    f"the harvest did not finish within its {deadline - started:.0f}s deadline "
+                    f"(stuck in the {stages.current} stage); the browser was stopped"
+                ) from None
             retry = isinstance(exc, ChallengeError) and not isinstance(exc, BlockedError)
             if not retry or last or time.monotonic() >= deadline:
                 raise

@@ -32,6 +32,26 @@ class Interrupts:
         self.signum: int | None = None
         self._browser_phase = False
         self.profile_dir: Path | None = None
+        #: Set when the deadline backstop had to kill the browser.
+        self.expired = False
+
+    @contextlib.contextmanager
+    def backstop(self, seconds: float) -> Iterator[None]:
+        """If the block is still running `seconds` from now (a wait Playwright cannot bound
+        hung), kill the driver and browser so that every pending call ends; the caller
+        sees `expired` and reports the deadline."""
+
+        def fire() -> None:
+            self.expired = True
+            kill_driver_and_browser(self.profile_dir)
+
+        timer = threading.Timer(max(seconds, 0.0), fire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
 
     def exception(self) -> BaseException:
         if self.signum == signal.SIGINT:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import tenacity
 
 from ..config import SiteProfile
-from ..errors import BlockedError, ChallengeError, ChatGPTError, ServerError
+from ..errors import BlockedError, ChallengeError, ChatGPTError, ChatGPTTimeoutError, ServerError
 from ..pages import PageKind, classify_page
 from . import bundle
 
@@ -28,10 +28,17 @@ log = logging.getLogger(__name__)
 #: Tries of the verification call when the site answers 5xx (transient by nature).
 VERIFY_ATTEMPTS = 3
 
-_FETCH_SESSION_JS = """async (path) => {
-  const response = await fetch(path, {credentials: 'same-origin', headers: {accept: 'application/json'}});
-  return {status: response.status, headers: Object.fromEntries(response.headers.entries()),
-          body: await response.text()};
+# Bounded by the deadline inside the page (page.evaluate itself takes no timeout).
+_FETCH_SESSION_JS = """async ([path, ms]) => {
+  try {
+    const response = await fetch(path, {credentials: 'same-origin', headers: {accept: 'application/json'},
+                                        signal: AbortSignal.timeout(ms)});
+    return {status: response.status, headers: Object.fromEntries(response.headers.entries()),
+            body: await response.text()};
+  } catch (e) {
+    if (e.name === 'TimeoutError') return {timedOut: true};
+    throw e;
+  }
 }"""
 
 #: Transient server failures: a few tries, backing off (module-level: data, not a loop).
@@ -56,7 +63,10 @@ def fetch_session(page: Page, site: SiteProfile, deadline: float) -> dict[str, A
         page.wait_for_timeout(seconds * 1000)
 
     def once() -> dict[str, Any]:
-        answer = page.evaluate(_FETCH_SESSION_JS, site.session_path)
+        ms = max(deadline - time.monotonic(), 0.001) * 1000
+        answer = page.evaluate(_FETCH_SESSION_JS, [site.session_path, ms])
+        if answer.get("timedOut"):
+            raise ChatGPTTimeoutError(f"verifying the login: {site.session_path} did not answer in time")
         status, headers, body = answer["status"], answer["headers"], answer["body"]
         return session_answer(site.session_path, status, headers, body)
 
