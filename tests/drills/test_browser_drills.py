@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BlackHole, Recorder, cli_command
+from browser_drill_servers import BlackHole, Recorder, cli_command
 
 from chatgpt_browser import harvest
 from chatgpt_browser.errors import ConfigError, NetworkError, NotTheSiteError, SecurityError
@@ -232,5 +232,38 @@ def test_signal_during_launch_exits_promptly_and_quietly(
     text = stderr.decode(errors="replace")
     assert proc.returncode == code, text
     assert took < 3.0, f"took {took:.2f}s"  # the promise is 1 s; 3x for a loaded machine
+    assert not any(noise in text for noise in NOISE), text
+    assert not _processes_under(tmp_path)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_during_a_hung_harvest_exits_promptly_and_quietly(
+    black_hole: BlackHole, cli_env: Any, tmp_path: Path, signum: int, code: int
+) -> None:
+    """The page waits on a site that never answers; the signal still ends the run at once."""
+    env = cli_env(
+        black_hole.url, harvest=120.0, CHATGPT_BROWSER_EMAIL=EMAIL, CHATGPT_BROWSER_PASSWORD=PASSWORD
+    )
+    proc = subprocess.Popen(
+        [*cli_command(), "login"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for(lambda: black_hole.accepted or proc.poll() is not None, 60, "the page's request")
+        assert proc.poll() is None, "the login ended before the signal"
+        sent = time.monotonic()
+        os.kill(proc.pid, signum)
+        _, stderr = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = stderr.decode(errors="replace")
+    assert proc.returncode == code, text
+    assert took < 3.0, f"took {took:.2f}s"
     assert not any(noise in text for noise in NOISE), text
     assert not _processes_under(tmp_path)
