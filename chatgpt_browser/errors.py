@@ -283,17 +283,25 @@ __all__ = [
 # --- added by BROWSER ---
 
 
+def _exit_status(value: int, name: str) -> ExitStatus:
+    """An ExitStatus value the enum does not list yet. A bridge only: exit codes move to
+    the CLI (contracts 2), and these `exit_code` attributes go with the others."""
+    status = int.__new__(ExitStatus, value)
+    status._name_, status._value_ = name, value
+    return status
+
+
 class SecurityError(ChatGPTBrowserError):
     """Credentials would have gone to a foreign origin (a login page off the site's
     allowed hosts); nothing was typed or sent there."""
 
-    exit_code = 12  # type: ignore[assignment]  # ExitStatus.SECURITY once the CLI owns the codes
+    exit_code = _exit_status(12, "SECURITY")
 
 
 class NotTheSiteError(ChatGPTBrowserError):
     """The URL shows no challenge, no login page and no session endpoint: not the site."""
 
-    exit_code = 15  # type: ignore[assignment]  # ExitStatus.NOT_THE_SITE once the CLI owns the codes
+    exit_code = _exit_status(15, "NOT_THE_SITE")
 
 
 __all__ += ["NotTheSiteError", "SecurityError"]
