@@ -38,7 +38,7 @@ from ..errors import (
     HumanNeededError,
 )
 from . import artifacts, bundle, failures, steps
-from .executable import resolve_flavour
+from .executable import CHROMIUM, find_browser, resolve_flavour
 from .guard import OriginGuard
 from .inputs import checked_proxy, usable_totp_secret
 from .interrupts import Interrupts, handling_signals
@@ -130,6 +130,8 @@ def harvest(
         login_hosts=tuple(login_hosts),
         trace=trace,
     )
+    if not cdp_url:  # an installation problem first: it needs fixing whatever else is wrong
+        find_browser(executable, flavour=(request.flavour or CHROMIUM) if headless else CHROMIUM)
     _fail_fast_without_password(request)
     started = time.monotonic()
     log.info(
