@@ -35,7 +35,6 @@ from ..errors import (
     ChatGPTBrowserError,
     ChatGPTTimeoutError,
     ConfigError,
-    HumanNeededError,
 )
 from . import artifacts, bundle, failures, steps
 from .executable import CHROMIUM, find_browser, resolve_flavour
@@ -44,7 +43,6 @@ from .inputs import checked_proxy, usable_totp_secret
 from .interrupts import Interrupts, handling_signals
 from .launch import BrowserSession, open_browser
 from .login import Captcha, CaptchaSolver
-from .profile_state import profile_may_hold_session
 from .steps import HarvestRequest, Stages
 
 if TYPE_CHECKING:
@@ -132,7 +130,7 @@ def harvest(
     )
     if not cdp_url:  # an installation problem first: it needs fixing whatever else is wrong
         find_browser(executable, flavour=(request.flavour or CHROMIUM) if headless else CHROMIUM)
-    _fail_fast_without_password(request)
+    steps.fail_fast_without_password(request)
     started = time.monotonic()
     log.info(
         "harvest %s account=%s profile=%s proxy=%s", site.base_url, email, profile_dir, redact_proxy(proxy)
@@ -144,20 +142,6 @@ def harvest(
         )
     stages.start("done")
     return credentials
-
-
-def _fail_fast_without_password(request: HarvestRequest) -> None:
-    """No browser launch when a login is certain to be needed and nothing can be typed."""
-    if request.password is not None or request.interactive:
-        return
-    profile = request.profile_dir
-    if (
-        request.force_login
-        or request.cdp_url  # a fresh context on a remote browser holds no session
-        or profile is None
-        or not profile_may_hold_session(Path(profile).expanduser(), request.site)
-    ):
-        raise HumanNeededError(steps.no_password_message(request.email))
 
 
 def _attempts(
@@ -229,7 +213,7 @@ def _attempt(
         page = session.new_page()
         page.set_default_timeout(max(deadline - time.monotonic(), 0.001) * 1000)
         console = artifacts.ConsoleLog(page)
-        tracing = request.trace and _start_tracing(session)
+        tracing = request.trace and steps.start_tracing(session)
         launch = time.monotonic() - mark
         try:
             return _run(request, session, page, stages, launch, started=started, deadline=deadline,
@@ -244,16 +228,6 @@ def _attempt(
             error = failures.translate(exc, stages.current, page)
             failures.save_artifacts(error, request, session, page, console, tracing, deadline)
             raise error from exc
-
-
-def _start_tracing(session: BrowserSession) -> bool:
-    """Record a Playwright trace (DOM snapshots, no screenshots) for the failure artefacts."""
-    try:
-        session.context.tracing.start(snapshots=True, screenshots=False, sources=False)
-    except Exception as exc:  # e.g. a remote browser already tracing: a debugging aid only
-        log.debug("could not start tracing: %s", exc)
-        return False
-    return True
 
 
 def _run(

@@ -21,6 +21,7 @@ from .challenge import navigate_past_challenge
 from .guard import OriginGuard
 from .launch import BrowserSession
 from .login import CaptchaSolver, LoginOptions, log_in, open_login_page
+from .profile_state import profile_may_hold_session
 from .verify import fetch_session
 
 if TYPE_CHECKING:
@@ -200,6 +201,30 @@ def require_password(request: HarvestRequest) -> None:
         raise HumanNeededError(no_password_message(request.email))
 
 
+def fail_fast_without_password(request: HarvestRequest) -> None:
+    """No browser launch when a login is certain to be needed and nothing can be typed."""
+    if request.password is not None or request.interactive:
+        return
+    profile = request.profile_dir
+    if (
+        request.force_login
+        or request.cdp_url  # a fresh context on a remote browser holds no session
+        or profile is None
+        or not profile_may_hold_session(Path(profile).expanduser(), request.site)
+    ):
+        raise HumanNeededError(no_password_message(request.email))
+
+
+def start_tracing(session: BrowserSession) -> bool:
+    """Record a Playwright trace (DOM snapshots, no screenshots) for the failure artefacts."""
+    try:
+        session.context.tracing.start(snapshots=True, screenshots=False, sources=False)
+    except Exception as exc:  # e.g. a remote browser already tracing: a debugging aid only
+        log.debug("could not start tracing: %s", exc)
+        return False
+    return True
+
+
 def _ms(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.001) * 1000
 
@@ -209,9 +234,11 @@ __all__ = [
     "HarvestRequest",
     "SiteNavigations",
     "Stages",
+    "fail_fast_without_password",
     "login",
     "no_password_message",
     "reclear",
     "require_password",
+    "start_tracing",
     "verify",
 ]
