@@ -118,6 +118,9 @@ def wait_for_profile_release(profile_dir: Path, timeout: float) -> None:
     few seconds to notice and exit, and the next job (which got the account's lock the
     moment the owner died) must not fail on it; one that stays is a real conflict.
     """
+    lock = profile_dir / "SingletonLock"  # Chromium's "in use" mark: no mark, no browser
+    if not lock.is_symlink() and not lock.exists():
+        return
     deadline = time.monotonic() + timeout
     running = browser_processes(profile_dir)
     while running and time.monotonic() < deadline:
