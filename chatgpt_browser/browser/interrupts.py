@@ -23,6 +23,8 @@ from types import FrameType
 from .processes import browser_processes
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: Seconds after a signal before the driver is killed too, if the run has not ended.
+ESCALATE_AFTER = 2.0
 
 
 class Interrupts:
@@ -34,6 +36,7 @@ class Interrupts:
         self.profile_dir: Path | None = None
         #: Set when the deadline backstop had to kill the browser.
         self.expired = False
+        self._escalation: threading.Timer | None = None
 
     @contextlib.contextmanager
     def backstop(self, seconds: float) -> Iterator[None]:
@@ -71,6 +74,8 @@ class Interrupts:
             yield
         finally:
             self._browser_phase = False
+            if self._escalation is not None:
+                self._escalation.cancel()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         first = self.signum is None
@@ -80,6 +85,10 @@ class Interrupts:
             raise self.exception()
         if first:
             kill_driver_and_browser(self.profile_dir)
+            # Should a call still hang once the browser is gone, ending the driver ends it.
+            self._escalation = threading.Timer(ESCALATE_AFTER, _kill_driver)
+            self._escalation.daemon = True
+            self._escalation.start()
 
 
 def kill_driver_and_browser(profile_dir: Path | None) -> None:
@@ -97,6 +106,12 @@ def kill_driver_and_browser(profile_dir: Path | None) -> None:
     else:
         victims = _driver_processes()
     for pid in victims:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _kill_driver() -> None:
+    for pid in _driver_processes():
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
 

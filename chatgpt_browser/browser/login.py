@@ -2,7 +2,9 @@
 
 Each step waits for *any* of the outcomes it can have (next page, error text, captcha,
 one-time-code page) with one locator, so a wrong password is reported the moment the
-error shows, never after a timeout. Every wait is bounded by the harvest's deadline.
+error shows, never after a timeout. Every wait is bounded by the harvest's deadline, and
+runs in short slices so that a login the origin guard stopped (`guard.py`) ends at once;
+nothing is typed into a page off the site's allowed hosts.
 """
 
 from __future__ import annotations

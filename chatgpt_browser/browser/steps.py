@@ -20,7 +20,8 @@ from . import bundle
 from .challenge import navigate_past_challenge
 from .guard import OriginGuard
 from .launch import BrowserSession
-from .login import CaptchaSolver, LoginOptions, log_in, open_login_page
+from .landing import open_login_page
+from .login import CaptchaSolver, LoginOptions, log_in
 from .profile_state import profile_may_hold_session
 from .verify import fetch_session
 
