@@ -19,8 +19,8 @@ from ..errors import AuthError, BrowserError, HumanNeededError
 from . import bundle
 from .challenge import navigate_past_challenge
 from .guard import OriginGuard
-from .launch import BrowserSession
 from .landing import open_login_page
+from .launch import BrowserSession
 from .login import CaptchaSolver, LoginOptions, log_in
 from .profile_state import profile_may_hold_session
 from .verify import fetch_session
