@@ -11,15 +11,25 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .credentials import Credentials, CredentialSource, fingerprint
+from .config import SiteProfile, Timeouts
+from .credentials import Credentials, CredentialSource
 from .errors import *  # noqa: F403 - the exception tree is part of the public surface
 from .errors import __all__ as _error_names
 from .pages import PageKind, classify_page
+from .redact import fingerprint
+from .site import RenewReason
 
 if TYPE_CHECKING:  # pragma: no cover
     from .browser.harvest import harvest
-    from .client.api import ChatGPTAPI, ChatResponse, ModerationResult
-    from .client.conversation import Conversation
+    from .client import (
+        ChatGPTAPI,
+        ChatResponse,
+        Conversation,
+        MessageStream,
+        ModerationResult,
+        RetryPolicy,
+        refresh_credentials,
+    )
     from .emulator.process import Emulator
     from .session.manager import SessionManager
     from .session.redis_store import RedisStore
@@ -33,10 +43,13 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _LAZY = {
     "Emulator": "chatgpt_browser.emulator.process",
     "harvest": "chatgpt_browser.browser.harvest",
-    "ChatGPTAPI": "chatgpt_browser.client.api",
-    "ChatResponse": "chatgpt_browser.client.api",
-    "ModerationResult": "chatgpt_browser.client.api",
-    "Conversation": "chatgpt_browser.client.conversation",
+    "ChatGPTAPI": "chatgpt_browser.client",
+    "ChatResponse": "chatgpt_browser.client",
+    "ModerationResult": "chatgpt_browser.client",
+    "Conversation": "chatgpt_browser.client",
+    "MessageStream": "chatgpt_browser.client",
+    "RetryPolicy": "chatgpt_browser.client",
+    "refresh_credentials": "chatgpt_browser.client",
     "SessionManager": "chatgpt_browser.session.manager",
     "FileStore": "chatgpt_browser.session.store",
     "RedisStore": "chatgpt_browser.session.redis_store",
@@ -60,13 +73,19 @@ __all__ = [
     "Credentials",
     "Emulator",
     "FileStore",
+    "MessageStream",
     "ModerationResult",
     "PageKind",
     "RedisStore",
+    "RenewReason",
+    "RetryPolicy",
     "SessionManager",
+    "SiteProfile",
+    "Timeouts",
     "__version__",
     "classify_page",
     "fingerprint",
     "harvest",
+    "refresh_credentials",
     *_error_names,
 ]

@@ -1,5 +1,5 @@
 """The composition root: wires settings, the browser harvest, the HTTP client and the
-session manager together. Only this module and `cli.py` import from several of
+session manager together. Only this module and the `cli` package import from several of
 `browser/`, `client/` and `session/`; each of those depends on the core alone.
 
 Library users:
@@ -19,30 +19,33 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import re
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .browser import inputs
-from .config import Settings
+from .config import Settings, environment_network
 from .credentials import Credentials
-from .errors import ConfigError
-from .session.manager import Harvester, HttpRefresher, Progress, SessionManager
+from .errors import ChatGPTBrowserError, ConfigError
+from .harvester import KEEP_ARTIFACTS, PasswordProvider, build_harvester, prepare_artifacts_dir
+from .session.manager import HttpRefresher, Progress, SessionManager
 from .session.store import CredentialStore, FileStore, account_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client.api import ChatGPTAPI
+    from .client import ChatGPTAPI
     from .session.pool import AccountPool
 
 log = logging.getLogger(__name__)
 
-PasswordProvider = Callable[[], str | None]
-
 
 def open_store(settings: Settings) -> CredentialStore:
-    """The configured store: a FileStore under the state folder, or a RedisStore."""
+    """The configured store: a FileStore under the state folder, a RedisStore, or a
+    `serve` instance (`store = "http(s)://host:8191"`)."""
+    if settings.store.startswith(("http://", "https://")):
+        from .serve.remote import service_store
+
+        return service_store(settings)
     if settings.store == "redis":
         from .session.redis_store import RedisStore
 
@@ -56,84 +59,45 @@ def key_for(settings: Settings) -> str:
 
 def profile_dir_for(settings: Settings, key: str | None = None) -> Path:
     """The account's persistent browser profile (kept per machine, even with Redis)."""
+    if settings.profile_dir is not None:
+        return settings.profile_dir
     return settings.resolved_state_dir() / "profiles" / (key or key_for(settings))
+
+
+def resolve_site(settings: Settings, *, store: CredentialStore | None = None) -> Settings:
+    """One rule for the site URL: an explicit one (flag, env, TOML) wins; else the site
+    stored with the account when exactly one is stored; else a clear error listing the
+    choices. Only an empty store falls back to the real site."""
+    if settings.url_source != "default":
+        return settings
+    store = store if store is not None else open_store(settings)
+    stored: list[tuple[str | None, str]] = []
+    for key in store.list_keys():
+        try:
+            record = store.read(key)
+        except ChatGPTBrowserError:
+            continue  # `status` reports unreadable records; they name no site here
+        if record is not None:
+            stored.append((record.account, record.site))
+    mine = {site for account, site in stored if settings.email and account == settings.email}
+    sites = mine or {site for _, site in stored}
+    if not sites:
+        return settings
+    if len(sites) > 1:
+        who = f"for {settings.email}" if mine else "in the store"
+        raise ConfigError(
+            f"several sites stored {who}: {', '.join(sorted(sites))}; pick one with --url "
+            "(or CHATGPT_BROWSER_URL)"
+        )
+    (site,) = sites
+    log.info("site %s taken from the stored credentials", site)
+    return dataclasses.replace(settings, url=site, url_source="store")
 
 
 # One rule each, shared with harvest() (pure checks: importing them loads no Playwright).
 # Both run before any browser starts and never echo the secret or the proxy password.
 usable_totp_secret = inputs.usable_totp_secret
 checked_proxy = inputs.checked_proxy
-
-
-# Failure folders are named <yyyymmdd-hhmmss>-<ErrorClass>[-n] by the harvest.
-_ARTIFACT_NAME = re.compile(r"^\d{8}-\d{6}-\w+(-\d+)?$")
-KEEP_ARTIFACTS = 20
-
-
-def prepare_artifacts_dir(root: Path, keep: int = KEEP_ARTIFACTS) -> Path:
-    """The private folder for failure screenshots/HTML, pruned to the newest `keep - 1`
-    so the next failure makes `keep`: a cron job failing for days must not fill the disk."""
-    try:
-        _ensure_private(root)
-        ours = sorted(p for p in root.iterdir() if p.is_dir() and _ARTIFACT_NAME.match(p.name))
-        for old in ours[: max(0, len(ours) - (keep - 1))]:
-            shutil.rmtree(old, ignore_errors=True)
-    except OSError as exc:  # artifacts are a debugging aid: never fail a harvest for them
-        log.debug("could not prepare the artifacts folder %s: %s", root, exc)
-    return root
-
-
-def _ensure_private(folder: Path) -> None:
-    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the state folder, if new
-    folder.mkdir(mode=0o700, exist_ok=True)
-    if folder.stat().st_mode & 0o077:
-        folder.chmod(0o700)
-
-
-def build_harvester(
-    settings: Settings,
-    *,
-    password: PasswordProvider | None = None,
-    interactive: bool = False,
-    force_login: bool = False,
-    on_stage: Callable[[str], None] | None = None,
-) -> Harvester:
-    """A harvest callable for the manager: a re-clear with the profile, or a full login
-    (`force_login`: always, so a wrong password fails). `on_stage` sees each stage."""
-
-    def harvester(*, profile_dir: Path | None, reason: str, stale: Credentials | None) -> Credentials:
-        artifacts = prepare_artifacts_dir(settings.resolved_state_dir() / "artifacts")
-        totp_secret = usable_totp_secret(settings.totp_secret)  # before any browser starts
-        # The provider (the CLI's) knows the precedence of flags, settings and prompt.
-        secret = password() if password is not None else settings.resolved_password()
-        from .browser.harvest import harvest  # lazy: loads Playwright
-
-        if profile_dir is not None:
-            profile_dir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        log.info("browser harvest for %s (%s)", settings.email, reason)
-        # Without a password the harvest can still re-clear a profile that holds a live
-        # session; it raises HumanNeededError when a login would be needed.
-        return harvest(
-            settings.url,
-            email=settings.email,
-            password=secret,
-            totp_secret=totp_secret,
-            profile_dir=profile_dir,
-            executable=settings.executable,
-            headless=settings.headless,
-            proxy=settings.proxy,
-            cdp_url=settings.cdp_url,
-            interactive=interactive,
-            timeout=settings.timeouts.harvest,
-            challenge_timeout=settings.timeouts.challenge,
-            timeouts=settings.timeouts,
-            artifacts_dir=artifacts,
-            ca_file=settings.ca_file,
-            force_login=force_login,
-            on_stage=on_stage,
-        )
-
-    return harvester
 
 
 def verify_for(settings: Settings) -> bool | str:
@@ -150,7 +114,7 @@ def build_http_refresher(settings: Settings) -> HttpRefresher:
     """One /api/auth/session call with the bundle (rotates cookie and access token)."""
 
     def refresher(credentials: Credentials) -> Credentials:
-        from .client.refresh import refresh_credentials  # lazy: loads requests
+        from .client import refresh_credentials  # lazy: loads requests
 
         return refresh_credentials(
             credentials, site=settings.site(), timeout=settings.timeouts.read, verify=verify_for(settings)
@@ -166,13 +130,30 @@ def build_manager(
     password: PasswordProvider | None = None,
     interactive: bool = False,
     progress: Progress | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    force_login: bool = False,
+    login_if_password: bool = False,
 ) -> SessionManager:
-    """The SessionManager of the configured account, wired to the real harvest and client."""
+    """The SessionManager of the configured account, wired to the real harvest and client.
+
+    `on_stage` receives the harvest's stages (launch, challenge, login, verify, done).
+    """
+    if settings.store.startswith(("http://", "https://")) and store is None:
+        from .serve.remote import service_manager  # the service renews: no browser here
+
+        return service_manager(settings, progress=progress)
     key = key_for(settings)
     checked_proxy(settings.proxy)
+    harvester = build_harvester(
+        settings,
+        password=password,
+        interactive=interactive,
+        force_login=force_login,
+        login_if_password=login_if_password,
+    )
     return SessionManager(
         store if store is not None else open_store(settings),
-        build_harvester(settings, password=password, interactive=interactive),
+        harvester,
         key=key,
         account=settings.email,
         http_refresher=build_http_refresher(settings),
@@ -181,6 +162,7 @@ def build_manager(
         lock_timeout=settings.timeouts.lock,
         progress=progress,
         proxy=settings.proxy,
+        on_stage=on_stage,
     )
 
 
@@ -208,11 +190,16 @@ def build_pool(
 
 def build_client(settings: Settings, *, manager: SessionManager | None = None, **options: Any) -> ChatGPTAPI:
     """A ChatGPTAPI that asks the session manager for credentials and renewals."""
-    from .client.api import ChatGPTAPI
+    from .client import ChatGPTAPI
 
     source = manager if manager is not None else build_manager(settings)
-    options.setdefault("proxy", checked_proxy(settings.proxy))
-    options.setdefault("verify", verify_for(settings))
+    proxy, verify = checked_proxy(settings.proxy), verify_for(settings)
+    if settings.trust_env:  # opt-in: see Settings.trust_env for why it is off by default
+        env_proxy, env_ca = environment_network(settings.url)
+        proxy = proxy or env_proxy
+        verify = verify if verify is not True or not env_ca else env_ca
+    options.setdefault("proxy", proxy)
+    options.setdefault("verify", verify)
     return ChatGPTAPI(provider=source, site=settings.site(), timeout=settings.timeouts, **options)
 
 
@@ -257,6 +244,7 @@ def status_rows(settings: Settings, *, store: CredentialStore | None = None) -> 
 
 
 __all__ = [
+    "KEEP_ARTIFACTS",
     "build_client",
     "build_harvester",
     "build_http_refresher",
@@ -268,6 +256,7 @@ __all__ = [
     "open_store",
     "prepare_artifacts_dir",
     "profile_dir_for",
+    "resolve_site",
     "status_rows",
     "usable_totp_secret",
     "verify_for",

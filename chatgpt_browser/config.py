@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .settings_checks import check_settings, checked_hosts
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -143,13 +144,24 @@ class Settings:
     min_ttl: float = 300.0
     renew_margin: float = 300.0
     timeouts: Timeouts = Timeouts()
+    #: The browser profile folder (default: <state_dir>/profiles/<account key>).
+    profile_dir: Path | None = None
+    #: Let the HTTP client use HTTPS_PROXY / REQUESTS_CA_BUNDLE / .netrc from the
+    #: environment. Off by default: the clearance is bound to the egress IP the browser
+    #: used, so a proxy picked up silently from the environment would break it.
+    trust_env: bool = False
+    #: Hosts of the site's login service that may show the login form and receive the
+    #: password (`SiteProfile.auth_hosts`); the site's own host always may.
+    auth_hosts: tuple[str, ...] = SiteProfile.auth_hosts
+    #: Where `url` came from: "flag", "env", "file", "store" or "default" (the real site).
+    url_source: str = "default"
 
     def __post_init__(self) -> None:
         if "@" in urlsplit(self.url).netloc:  # before it names a profile folder
             raise ConfigError("site URL must not contain a user name or password (user:password@host)")
 
     def site(self) -> SiteProfile:
-        return SiteProfile(base_url=self.url)
+        return SiteProfile(base_url=self.url, auth_hosts=self.auth_hosts)
 
     def resolved_password(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The configured password: `password`, else the `password_env` variable (which
@@ -199,6 +211,27 @@ def secret_from_env(variable: str, environ: Mapping[str, str] | None = None) -> 
     return value
 
 
+def display_available(environ: Mapping[str, str] | None = None) -> bool:
+    """True when a headed browser has a screen to open on (X11 or Wayland)."""
+    environ = os.environ if environ is None else environ
+    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+
+def environment_network(url: str, environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """(proxy, CA bundle) the environment asks for (`--trust-env`): HTTPS_PROXY/HTTP_PROXY
+    honouring NO_PROXY, and REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE."""
+
+    environ = os.environ if environ is None else environ
+    lowered = {k.lower(): v for k, v in environ.items() if k.lower().endswith("_proxy") and v}
+    host = urlsplit(url).hostname or ""
+    no_proxy = [h.strip().lstrip(".") for h in lowered.get("no_proxy", "").split(",") if h.strip()]
+    bypass = "*" in no_proxy or any(host == h or host.endswith("." + h) for h in no_proxy)
+    scheme = urlsplit(url).scheme
+    proxy = None if bypass else lowered.get(f"{scheme}_proxy") or lowered.get("all_proxy")
+    ca = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None
+    return proxy, ca
+
+
 _BOOL = {
     "1": True,
     "true": True,
@@ -228,27 +261,38 @@ _ENV_SETTINGS = (
     "ca_file",
     "min_ttl",
     "renew_margin",
+    "profile_dir",
+    "trust_env",
+    "auth_hosts",
 )
+# Not settings a user gives: bookkeeping of load_settings().
+_INTERNAL_FIELDS = ("url_source",)
+
+
+#: TOML tables read by one command itself (`serve`: [[accounts]] and [serve]).
+OTHER_TABLES = ("accounts", "serve")
 
 
 def _coerce(name: str, value: Any) -> Any:
     if value is None:
         return None
-    if name == "state_dir":
+    if name in ("state_dir", "profile_dir"):
         return Path(str(value)).expanduser()
-    if name == "headless":
+    if name in ("headless", "trust_env"):
         if isinstance(value, bool):
             return value
         if str(value).lower() not in _BOOL:
             raise ConfigError(f"{name} must be true or false, got {value!r}")
         return _BOOL[str(value).lower()]
+    if name == "auth_hosts":  # TOML list, env "a, b", flags repeated
+        return checked_hosts(name, value)
     if name in ("min_ttl", "renew_margin"):
         try:
             return float(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from exc
-    if name == "store" and value not in ("file", "redis"):
-        raise ConfigError(f"store must be 'file' or 'redis', got {value!r}")
+    if name == "store" and value not in ("file", "redis") and not str(value).startswith(("http://", "https://")):
+        raise ConfigError(f"store must be 'file', 'redis' or a serve URL http(s)://host:port, got {value!r}")
     return str(value)
 
 
@@ -270,9 +314,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
             data = tomllib.load(handle)
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid UTF-8 (byte {exc.start})") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    unknown = set(data) - set(_SETTING_FIELDS)
+    unknown = (set(data) - set(_SETTING_FIELDS) - set(OTHER_TABLES)) | (set(data) & set(_INTERNAL_FIELDS))
     if unknown:
         raise ConfigError(f"unknown keys in {path}: {', '.join(sorted(unknown))}")
     if "password" in data:
@@ -296,7 +342,15 @@ def load_settings(
 
     values: dict[str, Any] = {}
     timeouts: dict[str, float] = {}
+    if "url" in file_values:
+        values["url_source"] = "file"
+    if env("URL", environ) is not None:
+        values["url_source"] = "env"
+    if (overrides or {}).get("url") is not None:
+        values["url_source"] = "flag"
     for key, value in file_values.items():
+        if key in OTHER_TABLES:
+            continue
         if key == "timeouts":
             if not isinstance(value, dict) or set(value) - _TIMEOUT_FIELDS:
                 raise ConfigError(f"{path}: [timeouts] takes {', '.join(sorted(_TIMEOUT_FIELDS))}")
@@ -314,7 +368,7 @@ def load_settings(
             continue
         if key in _TIMEOUT_FIELDS:
             timeouts[key] = _seconds(key, value)
-        elif key in _SETTING_FIELDS:
+        elif key in _SETTING_FIELDS and key not in _INTERNAL_FIELDS:
             values[key] = _coerce(key, value)
         else:
             raise ConfigError(f"unknown setting {key!r}")
@@ -325,6 +379,7 @@ def load_settings(
     if parts.path.strip("/") or parts.query or parts.fragment:
         # e.g. ".../chat" pasted from the browser: every API path would land under it and 404.
         raise ConfigError(f"site URL must be the site's root, http(s)://host[:port], got {settings.url!r}")
+    check_settings(settings)
     return settings
 
 
@@ -334,7 +389,9 @@ __all__ = [
     "SiteProfile",
     "Timeouts",
     "default_state_dir",
+    "display_available",
     "env",
+    "environment_network",
     "load_settings",
     "optional_env_var",
     "secret_from_env",

@@ -14,7 +14,6 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import time
 from collections.abc import Mapping
@@ -22,18 +21,12 @@ from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 from .errors import StoreError
+from .redact import fingerprint, redact_proxy
 
 #: Version of the JSON form written by `Credentials.to_json()`.
 FORMAT_VERSION = 1
 
 _SECRET_FIELDS = ("clearance_token", "session_token", "access_token")
-
-
-def fingerprint(secret: str | None) -> str:
-    """A short, stable, non-reversible label for a secret, safe for logs and errors."""
-    if not secret:
-        return "<none>"
-    return "sha256:" + hashlib.sha256(secret.encode("utf-8")).hexdigest()[:10]
 
 
 def jwt_expiry(token: str | None) -> float | None:
@@ -69,19 +62,19 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value or {}))
 
 
-def _is_text(value: Any) -> bool:
+def _is_text(value: object) -> bool:
     return isinstance(value, str)
 
 
-def _is_optional_text(value: Any) -> bool:
+def _is_optional_text(value: object) -> bool:
     return value is None or isinstance(value, str)
 
 
-def _is_optional_time(value: Any) -> bool:
+def _is_optional_time(value: object) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-def _is_str_mapping(value: Any) -> bool:
+def _is_str_mapping(value: object) -> bool:
     return isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
 
 
@@ -151,7 +144,7 @@ class Credentials:
 
     # -- serialisation -------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain dict including the secrets (for stores only: never log it)."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["headers"] = dict(self.headers)
@@ -177,11 +170,17 @@ class Credentials:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Credentials:
-        """Parse `to_json()` output; raises `StoreError` for anything else."""
+        """Parse `to_json()` output, or the flat object of `to_dict()` and of the CLI's
+        `session --format json`; raises `StoreError` for anything else."""
         try:
             document = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
             raise StoreError(f"credential record is not valid JSON: {exc}") from exc
+        if isinstance(document, dict) and "credentials" not in document and "session_token" in document:
+            try:
+                return cls.from_dict(document)  # the flat form
+            except TypeError as exc:
+                raise StoreError(f"credential record is malformed: {exc}") from exc
         if not isinstance(document, dict) or not isinstance(document.get("credentials"), dict):
             raise StoreError("credential record has no 'credentials' object")
         version = document.get("version")
@@ -194,7 +193,7 @@ class Credentials:
 
     # -- safe display --------------------------------------------------------------
 
-    def describe(self, now: float | None = None) -> dict[str, Any]:
+    def describe(self, now: float | None = None) -> dict[str, object]:
         """A secret-free summary (fingerprints and remaining lifetimes) for status output."""
         now = time.time() if now is None else now
 
@@ -205,7 +204,7 @@ class Credentials:
             "site": self.site,
             "account": self.account,
             "user_agent": self.user_agent,
-            "proxy": _redact_proxy(self.proxy),
+            "proxy": redact_proxy(self.proxy),
             "clearance": fingerprint(self.clearance_token),
             "session": fingerprint(self.session_token),
             "access_token": fingerprint(self.access_token),
@@ -222,7 +221,7 @@ class Credentials:
         parts += [
             f"clearance_expires_at={self.clearance_expires_at!r}",
             f"session_expires_at={self.session_expires_at!r}",
-            f"proxy={_redact_proxy(self.proxy)!r}",
+            f"proxy={redact_proxy(self.proxy)!r}",
             f"source={self.source!r}",
         ]
         return f"Credentials({', '.join(parts)})"
@@ -249,17 +248,6 @@ _FIELD_CHECKS = {
 }
 
 
-def _redact_proxy(proxy: str | None) -> str | None:
-    """Hide a proxy URL's password: http://user:secret@host:3128 -> http://user:***@host:3128."""
-    if not proxy or "@" not in proxy:
-        return proxy
-    scheme, sep, rest = proxy.rpartition("://")
-    userinfo, _, hostport = rest.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{hostport}"
-
-
-redact_proxy = _redact_proxy
 
 
 @runtime_checkable

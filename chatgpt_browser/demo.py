@@ -1,8 +1,11 @@
 """`chatgpt-browser demo`: the whole product on the embedded emulator, timed stage by stage.
 
 1. start the emulator (a real HTTP server copy of the site, with a realistic challenge
-   dwell time); 2. a cold, unattended harvest (challenge + login in headless Chromium);
-3. the fast path (fresh bundle from the store, no browser); 4. a warm HTTP renewal
+   dwell time, served over TLS with the Cloudflare-like fingerprint layer: clearances
+   are bound to the TLS client family that earned them); 2. a cold, unattended harvest
+   (challenge + login in headless Chromium); 2b. plain `requests` with that very bundle
+   (cookie, UA, IP all right) is refused: 403 challenge, `tls_mismatch`; 3. the fast path
+   (fresh bundle from the store, no browser); 4. a warm HTTP renewal
 (one session call); 5. after the site expires the clearance, a re-clear with the persistent profile
 (browser, no login); 6. a streamed message and 7. a moderation through the client.
 """
@@ -17,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .cli.exit_codes import ExitStatus
 from .config import Settings
-from .errors import ExitStatus
 
 T = TypeVar("T")
 
@@ -62,8 +65,8 @@ def run_demo(
     with tempfile.TemporaryDirectory(prefix="chatgpt-browser-demo-") as state:
         emulator = stages.run(
             "emulator_start",
-            f"starting the site emulator (challenge dwell {dwell:g} s)",
-            lambda: Emulator(dwell=dwell, token_delay=token_delay).__enter__(),
+            f"starting the site emulator (TLS edge, dwell {dwell:g} s)",
+            lambda: Emulator(dwell=dwell, token_delay=token_delay, tls=True, log_level="ERROR").__enter__(),
             lambda e: e.url,
         )
         try:
@@ -76,6 +79,7 @@ def run_demo(
                 state_dir=Path(state),
                 executable=executable,
                 headless=not headed,
+                ca_file=emulator.ca_file,
             )
             manager = build_manager(settings)
             cold = stages.run(
@@ -83,6 +87,12 @@ def run_demo(
                 "cold harvest: challenge + login, headless",
                 lambda: manager.get(),
                 lambda c: _harvest_detail(c.timings),
+            )
+            report["tls_edge"] = stages.run(
+                "plain_requests_refused",
+                "plain requests + that bundle (right cookie, UA, IP)",
+                lambda: _plain_requests_call(emulator, cold),
+                lambda r: f"{r['status']} {r['reason']}: JA4 {r['presented_ja4']} is not {r['earned_ja4']}",
             )
             stages.run(
                 "fresh_from_store",
@@ -135,9 +145,33 @@ def run_demo(
         seen = report["emulator"]
         print(
             f"done in {total:.1f} s; the site saw {seen['challenges_passed']} challenges passed "
-            f"and {seen['logins_ok']} login (the re-clear reused the saved session)"
+            f"and {seen['logins_ok']} login (the re-clear reused the saved session); plain requests "
+            f"got {report['tls_edge']['status']}, the product's client (Chrome TLS) got its answers"
         )
     return ExitStatus.OK
+
+
+def _plain_requests_call(emulator: Any, bundle: Any) -> dict[str, Any]:
+    """What most HTTP clients do with a harvested bundle: the edge refuses their TLS."""
+    import requests
+
+    cookie = f"cf_clearance={bundle.clearance_token}; __Secure-next-auth.session-token={bundle.session_token}"
+    with requests.Session() as http:
+        http.trust_env = False
+        response = http.get(
+            emulator.url + "/api/auth/session",
+            headers={**dict(bundle.headers), "User-Agent": bundle.user_agent, "Cookie": cookie},
+            verify=emulator.ca_file,
+            timeout=30,
+        )
+    mismatches = emulator.admin.stats()["challenges"]["tls_mismatches"]
+    last = mismatches[-1] if mismatches else {}
+    return {
+        "status": response.status_code,
+        "reason": "tls_mismatch" if last else response.headers.get("cf-mitigated", "?"),
+        "presented_ja4": last.get("presented_ja4"),
+        "earned_ja4": last.get("earned_ja4"),
+    }
 
 
 def _harvest_detail(timings: Any) -> str:

@@ -1,75 +1,76 @@
 """One exception tree for the whole package, split by what the caller does next.
 
-    ChatGPTBrowserError                     exit 1   anything of ours
-    +-- ConfigError                         exit 2   fix the configuration / arguments
-    +-- BrowserError                        exit 9   the browser could not be found / started / died
+    ChatGPTBrowserError                       anything of ours (`artifacts_dir`: screenshot + HTML)
+    +-- ConfigError                           fix the configuration / arguments
+    |   +-- InputError                        bad user input (a prompt that is not valid text, ...)
+    +-- BrowserError                          the browser could not be found / started / died
     |   +-- BrowserNotFoundError
     |   +-- BrowserCrashedError
-    +-- ChallengeError                      exit 5   Cloudflare challenge did not clear
-    |   +-- BlockedError                    exit 6   hard block ("Access denied", error 1020)
-    +-- AuthError                           exit 3   login failed
-    |   +-- InvalidCredentialsError                  wrong e-mail or password
-    |   +-- HumanNeededError                exit 4   captcha / 2FA / interactive step and nobody there
-    +-- StoreError                          exit 10  stored credentials unreadable / unwritable
-    |   +-- LockTimeoutError                exit 11  another job held the lock too long
-    +-- ChatGPTError                        exit 8   an HTTP exchange with the site failed
-        +-- AuthenticationError (401)       exit 3   -> reset_session (harvest again)
-        +-- ChallengeRequiredError (403)    exit 5   -> clear the challenge again
-        +-- RateLimitError (429)            exit 7   -> wait `retry_after`
+    +-- ChallengeNotClearedError              the harvest could not clear Cloudflare's challenge
+    |   +-- BlockedError                      hard block ("Access denied", error 1020)
+    +-- LoginFailedError                      the harvest could not log in
+    |   +-- InvalidCredentialsError           wrong e-mail or password
+    |   +-- HumanNeededError                  captcha / 2FA / interactive step and nobody there
+    +-- StoreError                            stored credentials unreadable / unwritable
+    |   +-- CorruptRecordError                a record that does not parse (moved aside)
+    |   +-- LockTimeoutError                  another job held the lock too long
+    +-- NoHealthyAccountError                 every account of a pool is quarantined
+    +-- SecurityError                         credentials would go to a foreign origin
+    +-- NotTheSiteError                       no challenge, login page or session endpoint
+    +-- ChatGPTError                          an HTTP exchange with the site failed
+        +-- UnauthorizedError (401)           -> refresh, then a new session
+        +-- ClearanceRejectedError (403)      -> clear the challenge again
+        +-- RateLimitError (429)              -> wait `retry_after`
         +-- ConversationNotFoundError (404)
-        +-- MessageTooLongError (413)
-        +-- ServerError (5xx, 524)                   -> retry with backoff
+        +-- InvalidRequestError (400/413/422) the site rejected the request as invalid
+        |   +-- MessageTooLongError (413)
+        +-- ServerError (5xx, 524)            -> retry with backoff
         |   +-- SiteAtCapacityError (503 / "at capacity")
-        +-- NetworkError                             -> retry with backoff
-        |   +-- ChatGPTTimeoutError                  a deadline passed
-        +-- StreamError                              a stream broke; carries `partial_response`
-        +-- AbortedError                             the caller aborted
+        +-- NetworkError                      -> retry with backoff
+        |   +-- ConnectError                  no connection: nothing was sent
+        |   +-- ChatGPTTimeoutError           a deadline passed
+        +-- StreamError                       a stream broke; carries `partial_response`
+        +-- AbortedError                      the caller aborted
+        +-- MessageMaybeSentError             a message POST may have reached the server
+        +-- TLSFingerprintError               a fresh clearance sent with another TLS family
 
-Each class carries its CLI exit code (`exit_code`), so `cli.py` maps any failure to a
-distinct status with one handler. Messages never contain secrets: use
-`chatgpt_browser.credentials.fingerprint()` when a token must be identified.
+Deprecated aliases (kept for one release): `AuthError` = `LoginFailedError`,
+`AuthenticationError` = `UnauthorizedError`, `ChallengeError` = `ChallengeNotClearedError`,
+`ChallengeRequiredError` = `ClearanceRejectedError`.
+
+Messages never contain secrets: use `chatgpt_browser.redact.fingerprint()` when a token
+must be identified. Exit codes are the CLI's business: `chatgpt_browser/cli/exit_codes.py`
+maps each class to one.
 """
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 
-class ExitStatus(enum.IntEnum):
-    """Process exit codes of the `chatgpt-browser` CLI (documented in the README)."""
-
-    OK = 0
-    ERROR = 1
-    BAD_CONFIG = 2
-    AUTH_FAILED = 3
-    HUMAN_NEEDED = 4
-    CHALLENGE_NOT_CLEARED = 5
-    BLOCKED = 6
-    RATE_LIMITED = 7
-    NETWORK = 8
-    BROWSER = 9
-    STORE = 10
-    LOCK_TIMEOUT = 11
-    INTERRUPTED = 130
-
-
 class ChatGPTBrowserError(Exception):
-    """Base of every error this package raises."""
+    """Base of every error this package raises.
 
-    exit_code: ExitStatus = ExitStatus.ERROR
+    `artifacts_dir`, when set, names a folder with a screenshot and the page HTML.
+    """
+
+    def __init__(self, message: str = "", *, artifacts_dir: str | None = None) -> None:
+        if artifacts_dir:
+            message = f"{message} (screenshot and HTML in {artifacts_dir})"
+        super().__init__(message)
+        self.artifacts_dir = artifacts_dir
 
 
 class ConfigError(ChatGPTBrowserError):
     """Bad or missing configuration (argument, environment variable, TOML file)."""
 
-    exit_code = ExitStatus.BAD_CONFIG
+
+class InputError(ConfigError):
+    """Bad user input: a prompt or file that is not valid text, and the like."""
 
 
 class BrowserError(ChatGPTBrowserError):
     """The browser could not be started, connected to, or stopped working."""
-
-    exit_code = ExitStatus.BROWSER
 
 
 class BrowserNotFoundError(BrowserError):
@@ -80,65 +81,43 @@ class BrowserCrashedError(BrowserError):
     """The browser (or its page) died while we were using it."""
 
 
-class ChallengeError(ChatGPTBrowserError):
-    """The Cloudflare challenge was not cleared within the budget.
-
-    `artifacts_dir`, when set, names a folder with a screenshot and the page HTML.
-    """
-
-    exit_code = ExitStatus.CHALLENGE_NOT_CLEARED
-
-    def __init__(self, message: str, *, artifacts_dir: str | None = None) -> None:
-        if artifacts_dir:
-            message = f"{message} (screenshot and HTML in {artifacts_dir})"
-        super().__init__(message)
-        self.artifacts_dir = artifacts_dir
+class ChallengeNotClearedError(ChatGPTBrowserError):
+    """The harvest could not clear the Cloudflare challenge within its budget."""
 
 
-class BlockedError(ChallengeError):
+class BlockedError(ChallengeNotClearedError):
     """The site answered with a hard block ("Access denied", error 1020)."""
 
-    exit_code = ExitStatus.BLOCKED
+
+class LoginFailedError(ChatGPTBrowserError):
+    """The harvest could not log in."""
 
 
-class AuthError(ChatGPTBrowserError):
-    """Logging in failed.
-
-    `artifacts_dir`, when set, names a folder with a screenshot and the page HTML.
-    """
-
-    exit_code = ExitStatus.AUTH_FAILED
-
-    def __init__(self, message: str, *, artifacts_dir: str | None = None) -> None:
-        if artifacts_dir:
-            message = f"{message} (screenshot and HTML in {artifacts_dir})"
-        super().__init__(message)
-        self.artifacts_dir = artifacts_dir
-
-
-class InvalidCredentialsError(AuthError):
+class InvalidCredentialsError(LoginFailedError):
     """The site rejected the e-mail or password."""
 
 
-class HumanNeededError(AuthError):
+class HumanNeededError(LoginFailedError):
     """A captcha, one-time code or other interactive step needs a person.
 
     Run `chatgpt-browser login --headed` once, or configure a solver / TOTP secret.
     """
 
-    exit_code = ExitStatus.HUMAN_NEEDED
-
 
 class StoreError(ChatGPTBrowserError):
     """Stored credentials could not be read or written."""
 
-    exit_code = ExitStatus.STORE
+
+class CorruptRecordError(StoreError):
+    """A stored record that does not parse (truncated, edited, foreign)."""
 
 
 class LockTimeoutError(StoreError):
     """Waiting for another job's lock took longer than allowed."""
 
-    exit_code = ExitStatus.LOCK_TIMEOUT
+
+class NoHealthyAccountError(ChatGPTBrowserError):
+    """Every account of the pool is quarantined."""
 
 
 class ChatGPTError(ChatGPTBrowserError):
@@ -147,9 +126,12 @@ class ChatGPTError(ChatGPTBrowserError):
     Mirrors the original JS `ChatGPTError`: `status_code`, `status_text`, plus the
     server's `detail` (the parsed JSON `detail` envelope, or a short text excerpt),
     the `response` when there was one, and `original_error` for a wrapped foreign error.
+    Every subclass takes the same keywords; the few extra fields (`code`,
+    `retry_after`, `partial_response`) are set here, once, for all of them.
     """
 
-    exit_code = ExitStatus.NETWORK
+    #: The status a subclass stands for when the caller names none (401, 429, ...).
+    default_status: int | None = None
 
     def __init__(
         self,
@@ -157,59 +139,63 @@ class ChatGPTError(ChatGPTBrowserError):
         *,
         status_code: int | None = None,
         status_text: str | None = None,
-        detail: Any = None,
-        response: Any = None,
+        detail: object = None,
+        response: object = None,
         original_error: BaseException | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+        partial_response: object = None,
     ) -> None:
         super().__init__(message)
-        self.status_code = status_code
+        self.status_code = self.default_status if status_code is None else status_code
         self.status_text = status_text
         self.detail = detail
         self.response = response
         self.original_error = original_error
+        #: The server's error code (401: `token_expired`, `invalid_jwt`, ...).
+        self.code = code
+        #: Seconds to wait (429, from `Retry-After`), or None when the server gave none.
+        self.retry_after = retry_after
+        #: The answer received before a stream broke, stalled or was aborted.
+        self.partial_response = partial_response
 
 
-class AuthenticationError(ChatGPTError):
+class UnauthorizedError(ChatGPTError):
     """401: the access or session token is missing, expired or invalid.
 
     `code` is the server's code (`token_expired`, `invalid_api_key`, `invalid_jwt`).
     """
 
-    exit_code = ExitStatus.AUTH_FAILED
-
-    def __init__(self, message: str, *, code: str | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("status_code", 401)
-        super().__init__(message, **kwargs)
-        self.code = code
+    default_status = 401
 
 
-class ChallengeRequiredError(ChatGPTError):
+class ClearanceRejectedError(ChatGPTError):
     """403 with a Cloudflare challenge page: the clearance is missing, expired or
     bound to another IP / User-Agent."""
 
-    exit_code = ExitStatus.CHALLENGE_NOT_CLEARED
+    default_status = 403
 
 
 class RateLimitError(ChatGPTError):
-    """429: too many requests, or another message is still streaming.
+    """429: too many requests, or another message is still streaming."""
 
-    `retry_after` is in seconds (from `Retry-After`), or None when the server gave none.
-    """
-
-    exit_code = ExitStatus.RATE_LIMITED
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("status_code", 429)
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
+    default_status = 429
 
 
 class ConversationNotFoundError(ChatGPTError):
     """404: the conversation (or parent message) does not exist."""
 
+    default_status = 404
 
-class MessageTooLongError(ChatGPTError):
+
+class InvalidRequestError(ChatGPTError):
+    """400 / 413 / 422: the site rejected the request as invalid; resending will not help."""
+
+
+class MessageTooLongError(InvalidRequestError):
     """413: the message is longer than the model accepts."""
+
+    default_status = 413
 
 
 class ServerError(ChatGPTError):
@@ -224,31 +210,53 @@ class NetworkError(ChatGPTError):
     """The connection failed (refused, reset, TLS, DNS) before a usable answer."""
 
 
+class ConnectError(NetworkError):
+    """No connection could be made (refused, DNS, proxy, connect timeout): nothing was sent."""
+
+
 class ChatGPTTimeoutError(NetworkError):
-    """A deadline passed: connect, read, a stalled stream, or a total budget.
+    """A deadline passed: connect, read, a stalled stream, or the whole call's `timeout`.
 
     For a stalled stream, `partial_response` holds the text received before the stall.
     """
-
-    def __init__(self, message: str, *, partial_response: Any = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.partial_response = partial_response
 
 
 class StreamError(ChatGPTError):
     """A conversation stream broke; `partial_response` holds the text received so far."""
 
-    def __init__(self, message: str, *, partial_response: Any = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.partial_response = partial_response
-
 
 class AbortedError(ChatGPTError):
     """The caller aborted the request (e.g. set the `abort` event)."""
 
-    def __init__(self, message: str, *, partial_response: Any = None, **kwargs: Any) -> None:
+
+class MessageMaybeSentError(ChatGPTError):
+    """A conversation POST failed after its request may have reached the server.
+
+    It is never sent again blindly (the site could post the message twice). The ids let
+    the caller look at the conversation or continue it: `message_id` is the id of the
+    message that may have been posted; the cause is in `__cause__`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        message_id: str,
+        conversation_id: str | None = None,
+        parent_message_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
-        self.partial_response = partial_response
+        self.message_id = message_id
+        self.conversation_id = conversation_id
+        self.parent_message_id = parent_message_id
+
+
+# Deprecated aliases of the renamed classes (same objects; remove after one release).
+AuthError = LoginFailedError
+AuthenticationError = UnauthorizedError
+ChallengeError = ChallengeNotClearedError
+ChallengeRequiredError = ClearanceRejectedError
 
 
 __all__ = [
@@ -260,48 +268,51 @@ __all__ = [
     "BrowserError",
     "BrowserNotFoundError",
     "ChallengeError",
+    "ChallengeNotClearedError",
     "ChallengeRequiredError",
     "ChatGPTBrowserError",
     "ChatGPTError",
     "ChatGPTTimeoutError",
+    "ClearanceRejectedError",
     "ConfigError",
+    "ConnectError",
     "ConversationNotFoundError",
-    "ExitStatus",
+    "CorruptRecordError",
     "HumanNeededError",
+    "InputError",
     "InvalidCredentialsError",
+    "InvalidRequestError",
     "LockTimeoutError",
+    "LoginFailedError",
+    "MessageMaybeSentError",
     "MessageTooLongError",
     "NetworkError",
+    "NoHealthyAccountError",
     "RateLimitError",
     "ServerError",
     "SiteAtCapacityError",
     "StoreError",
     "StreamError",
+    "TLSFingerprintError",
+    "UnauthorizedError",
 ]
 
 
+# --- added by EDGE ---
+class TLSFingerprintError(ChatGPTError):
+    """403 challenge on a clearance a browser earned moments ago, sent by a client whose
+    TLS handshake is not that browser's: the edge binds clearances to the TLS client
+    family. Clearing again cannot help; use the impersonating transport. Not retried."""
+
+
 # --- added by BROWSER ---
-
-
-def _exit_status(value: int, name: str) -> ExitStatus:
-    """An ExitStatus value the enum does not list yet. A bridge only: exit codes move to
-    the CLI (contracts 2), and these `exit_code` attributes go with the others."""
-    status = int.__new__(ExitStatus, value)
-    status._name_, status._value_ = name, value
-    return status
-
-
 class SecurityError(ChatGPTBrowserError):
     """Credentials would have gone to a foreign origin (a login page off the site's
     allowed hosts); nothing was typed or sent there."""
 
-    exit_code = _exit_status(12, "SECURITY")
-
 
 class NotTheSiteError(ChatGPTBrowserError):
     """The URL shows no challenge, no login page and no session endpoint: not the site."""
-
-    exit_code = _exit_status(15, "NOT_THE_SITE")
 
 
 __all__ += ["NotTheSiteError", "SecurityError"]

@@ -1,27 +1,24 @@
 """Pure helpers that turn what the browser saw into a `Credentials` bundle.
 
 No Playwright here: cookies are plain dicts (Playwright's shape: name, value, domain,
-path, expires), the session answer is the JSON text of `/api/auth/session`, headers are
-the lower-cased request headers the browser really sent.
+path, expires), the session answer is `/api/auth/session` parsed by `site.py` (the
+client's rules), headers are the lower-cased request headers the browser really sent.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from ..credentials import Credentials, jwt_expiry, parse_iso8601
-from ..errors import AuthError
-
-#: Request headers an HTTP client must copy to look like the browser that earned the clearance.
-CLIENT_HINT_HEADERS = ("sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform", "accept-language")
+from ..config import SiteProfile
+from ..credentials import Credentials
+from ..errors import LoginFailedError
+from ..site import CLIENT_HINT_HEADERS, SessionAnswer, access_token_expiry, client_hints
 
 
-def cookie_value(cookies: Iterable[Mapping[str, Any]], name: str) -> str | None:
+def cookie_value(cookies: Iterable[Mapping[str, object]], name: str) -> str | None:
     """A cookie's value; a session split into `name.0`, `name.1`, ... is joined in order."""
-    by_name = {c["name"]: str(c["value"]) for c in cookies}
+    by_name = {str(c["name"]): str(c["value"]) for c in cookies}
     if by_name.get(name):
         return by_name[name]
     chunks: list[tuple[int, str]] = []
@@ -33,38 +30,15 @@ def cookie_value(cookies: Iterable[Mapping[str, Any]], name: str) -> str | None:
         return None
     chunks.sort()
     if [index for index, _ in chunks] != list(range(len(chunks))):
-        raise AuthError(f"the session cookie {name} is split into chunks with gaps; cannot rebuild it")
+        raise LoginFailedError(f"the session cookie {name} is split into chunks with gaps; cannot rebuild it")
     return "".join(value for _, value in chunks)
-
-
-def parse_json_object(text: str) -> dict[str, Any] | None:
-    """The JSON object in `text`, or None if it is not one (HTML, truncated, a list)."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def parse_session(text: str) -> dict[str, Any]:
-    """The JSON object of `/api/auth/session`; {} if it is not one."""
-    return parse_json_object(text) or {}
-
-
-def session_has_user(data: Mapping[str, Any]) -> bool:
-    return isinstance(data.get("user"), dict) and not data.get("error")
-
-
-def client_hints(sent: Mapping[str, str]) -> dict[str, str]:
-    lowered = {k.lower(): v for k, v in sent.items()}
-    return {name: lowered[name] for name in CLIENT_HINT_HEADERS if name in lowered}
 
 
 def build_credentials(
     *,
-    site: Any,
-    session_data: Mapping[str, Any],
-    cookies: Iterable[Mapping[str, Any]],
+    site: SiteProfile,
+    session: SessionAnswer,
+    cookies: Iterable[Mapping[str, object]],
     sent_headers: Mapping[str, str],
     account: str | None,
     proxy: str | None,
@@ -72,30 +46,27 @@ def build_credentials(
     timings: Mapping[str, float],
     source: str,
 ) -> Credentials:
-    """Assemble the bundle; raises AuthError when a required part is missing."""
+    """Assemble the bundle; raises LoginFailedError when a required part is missing."""
     cookies = list(cookies)
     session_token = cookie_value(cookies, site.session_cookie)
     if not session_token:
-        raise AuthError(f"logged in, but the browser holds no {site.session_cookie} cookie")
+        raise LoginFailedError(f"logged in, but the browser holds no {site.session_cookie} cookie")
     clearance = cookie_value(cookies, site.clearance_cookie)
     lowered = {k.lower(): v for k, v in sent_headers.items()}
     user_agent = lowered.get("user-agent")
     if not user_agent:
-        raise AuthError("could not read the User-Agent the browser sent")
-    access_token = session_data.get("accessToken") or None
-    access_expiry = jwt_expiry(access_token)
-    if access_token and access_expiry is None:
-        access_expiry = now + site.access_token_ttl
-    user = session_data.get("user") or {}
+        raise LoginFailedError("could not read the User-Agent the browser sent")
+    access_expiry = access_token_expiry(session.access_token, now=now, ttl=site.access_token_ttl)
+    email = session.user.get("email")
     return Credentials(
         site=site.base_url,
         user_agent=user_agent,
         session_token=session_token,
         clearance_token=clearance,
-        account=account or (user.get("email") if isinstance(user, dict) else None),
+        account=account or (email if isinstance(email, str) else None),
         clearance_expires_at=now + site.clearance_ttl if clearance else None,
-        session_expires_at=parse_iso8601(session_data.get("expires")),
-        access_token=access_token,
+        session_expires_at=session.session_expires_at,
+        access_token=session.access_token,
         access_token_expires_at=access_expiry,
         headers=client_hints(sent_headers),
         proxy=proxy,
@@ -110,6 +81,4 @@ __all__ = [
     "build_credentials",
     "client_hints",
     "cookie_value",
-    "parse_session",
-    "session_has_user",
 ]

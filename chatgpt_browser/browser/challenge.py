@@ -19,8 +19,9 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from ..errors import BlockedError, ChallengeError
+from ..errors import BlockedError, ChallengeNotClearedError
 from ..pages import PageKind, classify_page
+from ..redact import safe_url
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Response
@@ -47,7 +48,7 @@ _FAILED_MARKER = "verification failed"
 
 def where(page: Page) -> str:
     """The page's URL without its query, for messages: queries carry one-time tokens."""
-    return str(page.url).split("?", 1)[0]
+    return safe_url(str(page.url))  # one redaction rule: chatgpt_browser.redact
 
 
 def current_kind(page: Page) -> tuple[PageKind, str]:
@@ -83,7 +84,7 @@ def _click_checkbox(page: Page) -> bool:
 def wait_until_cleared(page: Page, *, deadline: float, click: bool = True) -> bool:
     """Block until the page is past the challenge; True if a challenge was seen.
 
-    Raises `BlockedError` for a hard block and `ChallengeError` when `deadline`
+    Raises `BlockedError` for a hard block and `ChallengeNotClearedError` when `deadline`
     (a `time.monotonic()` value) passes first.
     """
     from playwright.sync_api import Error as PlaywrightError
@@ -100,12 +101,14 @@ def wait_until_cleared(page: Page, *, deadline: float, click: bool = True) -> bo
         seen = True
         if _FAILED_MARKER in html.lower():
             # A failed challenge never clears by waiting; the caller may retry headed.
-            raise ChallengeError(f"the site rejected this browser's challenge answer at {where(page)}")
+            raise ChallengeNotClearedError(
+                f"the site rejected this browser's challenge answer at {where(page)}"
+            )
         if kind is PageKind.INTERACTIVE_CHALLENGE and click and not clicked:
             clicked = _click_checkbox(page)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ChallengeError(f"the challenge at {where(page)} did not clear in time")
+            raise ChallengeNotClearedError(f"the challenge at {where(page)} did not clear in time")
         try:
             page.wait_for_function(_NOT_CHALLENGE_JS, timeout=min(remaining, _SLICE_MS / 1000) * 1000)
         except PlaywrightTimeoutError:
@@ -144,7 +147,7 @@ def navigate_past_challenge(page: Page, url: str, *, deadline: float) -> Respons
 
     Reads the network, not the DOM: the caller gets the response (its body, and its
     request's headers) as soon as it arrives. A hard block raises `BlockedError`, a
-    rejected answer `ChallengeError` at once; an interactive challenge (it needs a
+    rejected answer `ChallengeNotClearedError` at once; an interactive challenge (it needs a
     trusted click in the page) is handed to `wait_until_cleared()`.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -174,7 +177,7 @@ def navigate_past_challenge(page: Page, url: str, *, deadline: float) -> Respons
                         break  # cannot read it from the network: let the DOM path decide
                     return response
                 if body is not None and _FAILED_MARKER in body.lower():
-                    raise ChallengeError(
+                    raise ChallengeNotClearedError(
                         f"the site rejected this browser's challenge answer at {where(page)}"
                     )
                 if kind is PageKind.INTERACTIVE_CHALLENGE or body is None:
@@ -182,7 +185,7 @@ def navigate_past_challenge(page: Page, url: str, *, deadline: float) -> Respons
             else:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise ChallengeError(f"the challenge at {where(page)} did not clear in time")
+                    raise ChallengeNotClearedError(f"the challenge at {where(page)} did not clear in time")
                 try:
                     seen = page.wait_for_event(
                         "response",

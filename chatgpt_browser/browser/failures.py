@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..config import default_state_dir
-from ..errors import AuthError, ChallengeError, ChatGPTBrowserError, NetworkError
+from ..errors import ChallengeNotClearedError, ChatGPTBrowserError, LoginFailedError, NetworkError
 from . import artifacts
 from .inputs import redact_urls
 from .launch import BrowserSession, translate_error
@@ -37,8 +37,8 @@ def translate(exc: PlaywrightError, stage: str, page: Page) -> ChatGPTBrowserErr
         if page.url in ("about:blank", ""):
             return NetworkError(f"the site accepted the connection but sent no page in time ({text})")
         if stage in ("launch", "challenge"):
-            return ChallengeError(f"the challenge did not clear in time ({text})")
-        return AuthError(f"the login did not complete in time ({text})")
+            return ChallengeNotClearedError(f"the challenge did not clear in time ({text})")
+        return LoginFailedError(f"the login did not complete in time ({text})")
     return translate_error(exc, "driving the browser")
 
 

@@ -31,7 +31,7 @@ from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, fingerprint, redact_proxy
 from ..errors import (
     BlockedError,
-    ChallengeError,
+    ChallengeNotClearedError,
     ChatGPTBrowserError,
     ChatGPTTimeoutError,
     ConfigError,
@@ -173,7 +173,7 @@ def _attempts(
                     f"the harvest did not finish within its {deadline - started:.0f}s deadline "
                     f"(stuck in the {stages.current} stage); the browser was stopped"
                 ) from None
-            retry = isinstance(exc, ChallengeError) and not isinstance(exc, BlockedError)
+            retry = isinstance(exc, ChallengeNotClearedError) and not isinstance(exc, BlockedError)
             if not retry or last or time.monotonic() >= deadline:
                 raise
             log.warning("challenge not cleared headless (%s); retrying headed", exc)
@@ -216,8 +216,9 @@ def _attempt(
         tracing = request.trace and steps.start_tracing(session)
         launch = time.monotonic() - mark
         try:
-            return _run(request, session, page, stages, launch, started=started, deadline=deadline,
-                        budget=challenge_budget)  # fmt: skip
+            with steps.fresh_cookies(session, request.force_login):
+                return _run(request, session, page, stages, launch, started=started, deadline=deadline,
+                            budget=challenge_budget)  # fmt: skip
         except ChatGPTBrowserError as exc:
             interrupts.check()
             if not isinstance(exc, ConfigError):
@@ -245,9 +246,7 @@ def _run(
     navigations = steps.SiteNavigations(page, site)
     challenge_deadline = min(deadline, time.monotonic() + budget)
     has_session = bundle.cookie_value(session.context.cookies(site.base_url), site.session_cookie)
-    if request.force_login:
-        session.context.clear_cookies()  # no session, no SSO: the password must be typed
-    else:
+    if not request.force_login:  # (a forced login starts with no cookies: steps.fresh_cookies)
         # A clearance of unknown age could lapse any minute: always earn a fresh one.
         session.context.clear_cookies(name=site.clearance_cookie)
     stages.start("challenge")

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from ..credentials import redact_proxy
 from ..errors import ConfigError
@@ -94,26 +93,7 @@ def proxy_settings(proxy: str | None) -> dict[str, Any] | None:
     return settings
 
 
-_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)([^\s'\"<>(),]+)")
-
-
-def _redact_one(match: re.Match[str]) -> str:
-    try:
-        parts = urlsplit(match.group(0))
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return match.group(1) + "<redacted>"
-    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
-
-
-def redact_urls(text: str) -> str:
-    """`text` with every URL cut to scheme://host:port/path: no `user:pass@`, no query
-    (`?token=`), no fragment. For messages quoting a CDP or proxy address."""
-    return _URL.sub(_redact_one, text)
-
+from ..redact import redact_urls  # noqa: E402 - the one redaction module
 
 __all__ = [
     "MIN_TOTP_BITS",

@@ -162,7 +162,7 @@ def _solve_captcha(page: Page, opts: LoginOptions, site: SiteProfile, deadline: 
 
 
 def log_in(page: Page, site: SiteProfile, opts: LoginOptions, *, deadline: float) -> None:
-    """From the (cleared) landing page to the chat page. Raises a typed AuthError on failure,
+    """From the (cleared) landing page to the chat page. Raises a typed LoginFailedError on failure,
     SecurityError when the login leads off the allowed origins (nothing typed there)."""
     wrong = _wrong_credentials_selector()
     opts.check(page)

@@ -6,16 +6,18 @@ them and reports the stages. Every wait is bounded by the deadline it is given.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..config import SiteProfile
 from ..credentials import Credentials
-from ..errors import AuthError, BrowserError, HumanNeededError
+from ..errors import BrowserError, ChatGPTError, HumanNeededError
+from ..site import SessionAnswer, parse_session_answer
 from . import bundle
 from .challenge import navigate_past_challenge
 from .guard import OriginGuard
@@ -100,9 +102,9 @@ class SiteNavigations:
             self.last = response
 
 
-def reclear(page: Page, site: SiteProfile, *, deadline: float) -> dict[str, Any] | None:
+def reclear(page: Page, site: SiteProfile, *, deadline: float) -> SessionAnswer | None:
     """Warm profile: one navigation to the session endpoint clears the challenge and tells
-    if the session lives. Returns the session JSON when it has a user, else None."""
+    if the session lives. Returns the live session, else None (a login follows)."""
     from playwright.sync_api import Error as PlaywrightError
 
     # Read from the network: the session JSON needs no rendering, nor the /chat page.
@@ -111,8 +113,11 @@ def reclear(page: Page, site: SiteProfile, *, deadline: float) -> dict[str, Any]
         body: str | None = str(response.text())
     except PlaywrightError:
         body = None
-    data = bundle.parse_session(body if body is not None else page.inner_text("body"))
-    return data if bundle.session_has_user(data) else None
+    text = body if body is not None else page.inner_text("body")
+    try:
+        return parse_session_answer(text, what=f"re-clearing: GET {site.session_path}")
+    except ChatGPTError:  # no session (`{}`, a refresh error) or not JSON: log in instead
+        return None
 
 
 def login(
@@ -159,7 +164,7 @@ def verify(
     session: BrowserSession,
     request: HarvestRequest,
     navigations: SiteNavigations,
-    session_data: dict[str, Any] | None,
+    session_data: SessionAnswer | None,
     *,
     deadline: float,
     timings: dict[str, float],
@@ -167,9 +172,8 @@ def verify(
 ) -> Credentials:
     """Check the session has a user, read the headers the browser sent and build the bundle."""
     site = request.site
-    data = session_data if session_data else fetch_session(page, site, deadline)
-    if not bundle.session_has_user(data):
-        raise AuthError(f"{site.session_path} returned no user after the login: the login did not take")
+    # A clean answer without a session raises LoginFailedError ("the login did not take").
+    answer = session_data if session_data is not None else fetch_session(page, site, deadline)
     if navigations.last is None:
         raise BrowserError("saw no page of the site; cannot tell which headers the browser sent")
     sent = navigations.last.request.all_headers()
@@ -177,7 +181,7 @@ def verify(
         raise BrowserError("the browser sent another User-Agent than the one we configured")
     return bundle.build_credentials(
         site=site,
-        session_data=data,
+        session=answer,
         # Only the site's cookies: nothing of another domain leaves the browser.
         cookies=session.context.cookies(site.base_url),
         sent_headers=sent,
@@ -187,6 +191,26 @@ def verify(
         timings=timings,
         source=source,
     )
+
+
+@contextlib.contextmanager
+def fresh_cookies(session: BrowserSession, force_login: bool) -> Iterator[None]:
+    """A forced login starts without cookies (no session, no SSO: the password must be
+    typed). If it fails - a wrong password, a timeout - the profile gets its cookies back:
+    a failed `login` must not cost the session the profile held."""
+    saved = session.context.cookies() if force_login else []
+    if force_login:
+        session.context.clear_cookies()
+    try:
+        yield
+    except BaseException:
+        if saved:
+            try:
+                session.context.clear_cookies()
+                session.context.add_cookies(saved)  # type: ignore[arg-type]
+            except Exception as exc:  # a browser already gone has nothing to put them in
+                log.debug("could not give the profile its cookies back: %s", exc)
+        raise
 
 
 def no_password_message(email: str | None) -> str:

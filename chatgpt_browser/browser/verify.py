@@ -2,23 +2,32 @@
 
 `fetch_session()` runs `fetch()` inside the page (same cookies, UA, IP and TLS as the
 browser) and retries a 5xx answer with the shared transient policy, never past the
-harvest's deadline. `session_answer()` maps one answer to the session JSON or to the
-typed error it means (challenge, block, server failure, not JSON), never to a failed
-login. (These wire rules move to `chatgpt_browser/site.py` at the merge.)
+harvest's deadline. `session_answer()` reads one answer with the wire rules the client
+uses too (`chatgpt_browser/site.py`): a live session, or the typed error the answer
+means (challenge, block, server failure, not JSON); only a clean answer without a
+session is a login that did not take.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import tenacity
 
 from ..config import SiteProfile
-from ..errors import BlockedError, ChallengeError, ChatGPTError, ChatGPTTimeoutError, ServerError
+from ..errors import (
+    ChallengeNotClearedError,
+    ChatGPTTimeoutError,
+    ClearanceRejectedError,
+    LoginFailedError,
+    ServerError,
+    UnauthorizedError,
+)
 from ..pages import PageKind, classify_page
-from . import bundle
+from ..site import SessionAnswer, error_for_response, parse_session_answer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -52,7 +61,7 @@ VERIFY_RETRY = tenacity.Retrying(
 )
 
 
-def fetch_session(page: Page, site: SiteProfile, deadline: float) -> dict[str, Any]:
+def fetch_session(page: Page, site: SiteProfile, deadline: float) -> SessionAnswer:
     """`/api/auth/session` fetched by the page itself: same cookies, UA, IP and TLS.
 
     Only a clean JSON object counts as an answer; anything else is reported as what it
@@ -62,7 +71,7 @@ def fetch_session(page: Page, site: SiteProfile, deadline: float) -> dict[str, A
     def pause(seconds: float) -> None:  # waits inside Playwright, which keeps serving events
         page.wait_for_timeout(seconds * 1000)
 
-    def once() -> dict[str, Any]:
+    def once() -> SessionAnswer:
         ms = max(deadline - time.monotonic(), 0.001) * 1000
         answer = page.evaluate(_FETCH_SESSION_JS, [site.session_path, ms])
         if answer.get("timedOut"):
@@ -77,26 +86,21 @@ def fetch_session(page: Page, site: SiteProfile, deadline: float) -> dict[str, A
     return retrying(once)
 
 
-def session_answer(path: str, status: int, headers: dict[str, str], body: str) -> dict[str, Any]:
-    """The session JSON of a verification answer, or the typed error that answer means."""
-    kind = classify_page(status, headers, body)
-    if kind is PageKind.BLOCKED:
-        raise BlockedError(f"verifying the login: {path} answered with a hard block (HTTP {status})")
-    if kind.is_challenge:
-        raise ChallengeError(f"verifying the login: {path} answered with a challenge (HTTP {status})")
-    if status >= 500 or kind is PageKind.AT_CAPACITY:
-        raise ServerError(f"verifying the login: {path} answered HTTP {status}", status_code=status)
-    if status != 200:
-        raise ChatGPTError(f"verifying the login: {path} answered HTTP {status}", status_code=status)
-    data = bundle.parse_json_object(body)
-    if data is None:
-        excerpt = " ".join(body[:80].split())
-        raise ChatGPTError(
-            f"verifying the login: {path} answered with something that is not JSON ({excerpt!r})",
-            status_code=status,
-            detail=excerpt,
-        )
-    return data
+def session_answer(path: str, status: int, headers: Mapping[str, str], body: str) -> SessionAnswer:
+    """The live session of a verification answer, or the typed error that answer means."""
+    what = f"verifying the login: GET {path}"
+    raw = body.encode("utf-8", "replace")
+    if status != 200 or classify_page(status, headers, raw) is not PageKind.OK:
+        error = error_for_response(status, headers, raw, what=what)
+        if isinstance(error, ClearanceRejectedError):
+            # The browser's own fresh clearance was refused: this harvest did not clear
+            # the challenge (a headed attempt may still), it is not a stale client bundle.
+            raise ChallengeNotClearedError(str(error)) from error
+        raise error
+    try:
+        return parse_session_answer(raw, what=what)
+    except UnauthorizedError as exc:  # a clean answer without a session: `{}` or a refresh error
+        raise LoginFailedError(f"{what}: no session after the login: the login did not take") from exc
 
 
 __all__ = ["VERIFY_ATTEMPTS", "VERIFY_RETRY", "fetch_session", "session_answer"]

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from .faults import Fault
+from .fingerprint import CHROMIUM_JA4, binding_of
 from .login_flow import LoginFlow
 from .state import State
 
@@ -53,6 +54,7 @@ class Admin:
             ("GET", "/captcha_answer", self.captcha_answer),
             ("POST", "/issue_clearance", self.issue_clearance),
             ("POST", "/issue_session", self.issue_session),
+            ("GET", "/tls", self.tls),
         ]
         return [web.route(method, PREFIX + path, self._guard(handler)) for method, path, handler in table]
 
@@ -133,8 +135,23 @@ class Admin:
 
     async def issue_clearance(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
-        value = self.state.issue_clearance(str(body.get("ip", "127.0.0.1")), str(body["user_agent"]))
+        # Bound like one Chromium earned (the TLS family of every browser we harvest with)
+        # unless the caller names the JA4 to bind to, or null for none.
+        ja4 = body.get("ja4", CHROMIUM_JA4 if self.state.options.tls else None)
+        value = self.state.issue_clearance(
+            str(body.get("ip", "127.0.0.1")),
+            str(body["user_agent"]),
+            tls_binding=binding_of(str(ja4)) if ja4 else None,
+            ja4=str(ja4) if ja4 else None,
+        )
         return web.json_response({"name": "cf_clearance", "value": value})
+
+    async def tls(self, request: web.Request) -> web.StreamResponse:
+        """The fingerprints connections presented (newest last), `?limit=N` (default 100)."""
+        limit = int(request.query.get("limit", "100"))
+        return web.json_response(
+            {"mode": self.state.options.fingerprint_mode, **self.state.tls.snapshot(limit)}
+        )
 
     async def issue_session(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)

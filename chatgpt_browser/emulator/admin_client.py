@@ -110,9 +110,23 @@ class AdminClient:
         """The answer of the captcha last served (or the one served for that auth state)."""
         return str(self._call("GET", "/captcha_answer", params={"state": state} if state else None)["answer"])
 
-    def issue_clearance(self, user_agent: str, ip: str = "127.0.0.1") -> str:
-        """A `cf_clearance` value for this UA and client IP, without solving the challenge."""
-        return str(self._call("POST", "/issue_clearance", {"user_agent": user_agent, "ip": ip})["value"])
+    def issue_clearance(self, user_agent: str, ip: str = "127.0.0.1", **binding: str | None) -> str:
+        """A `cf_clearance` value for this UA and client IP, without solving the challenge.
+
+        With `--tls` it is bound like one Chromium earned; `ja4="t13d..."` binds it to
+        another TLS client, `ja4=None` to none.
+        """
+        body: dict[str, Any] = {"user_agent": user_agent, "ip": ip}
+        if "ja4" in binding:
+            body["ja4"] = binding["ja4"]
+        elif binding:
+            raise TypeError(f"unexpected arguments: {sorted(binding)}")
+        return str(self._call("POST", "/issue_clearance", body)["value"])
+
+    def tls(self, limit: int = 100) -> dict[str, Any]:
+        """The TLS fingerprints connections presented: {mode, connections, dropped, recent}."""
+        result: dict[str, Any] = self._call("GET", "/tls", params={"limit": str(limit)})
+        return result
 
     def issue_session(self, email: str | None = None) -> dict[str, str]:
         """A logged-in session without the login flow: {session_token, access_token, email}."""

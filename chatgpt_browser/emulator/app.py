@@ -26,6 +26,8 @@ from .admin import Admin
 from .auth0 import Auth0
 from .backend import MESSAGES_401, TOO_MANY_PER_HOUR, Backend, detail
 from .challenge import TOKEN_PARAM, ChallengeLayer, blocked_response, client_ip
+from .edge import TRACE_PATH, edge_headers, hints_contradict, maybe_compress, trace_response
+from .edge_tls import FingerprintSite
 from .faults import Fault
 from .html_site import CHALLENGES_CSS, capacity_page, html_error_page
 from .login_flow import LoginFlow
@@ -139,6 +141,7 @@ def make_site_app(state: State, layer: ChallengeLayer, routes: list[web.RouteDef
         try:
             response = await _through_layers(request, handler)
             status = response.status
+            maybe_compress(request, response)
             return response
         except web.HTTPException as exc:
             status = exc.status
@@ -149,7 +152,7 @@ def make_site_app(state: State, layer: ChallengeLayer, routes: list[web.RouteDef
     async def _through_layers(
         request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
-        if request.path == "/cdn-cgi/styles/challenges.css":
+        if request.path in ("/cdn-cgi/styles/challenges.css", TRACE_PATH):
             return await handler(request)
         ip = client_ip(request)
         if ip in options.blocked_ips:
@@ -164,6 +167,11 @@ def make_site_app(state: State, layer: ChallengeLayer, routes: list[web.RouteDef
                 if reason != "missing":
                     log.info("clearance refused for %s %s: %s", request.method, request.path, reason)
                 return layer.challenge(request)
+            if _hints_refused(request):
+                state.stats.client_hint_mismatches += 1
+                state.stats.clearance_rejections["client_hints_mismatch"] += 1
+                log.warning("sec-ch-ua contradicts the User-Agent on %s: challenge", request.path)
+                return layer.challenge(request)
         fault = state.faults.take(request.path, {"status", "reset", "html"})
         if fault is not None:
             state.stats.faults_applied += 1
@@ -174,11 +182,24 @@ def make_site_app(state: State, layer: ChallengeLayer, routes: list[web.RouteDef
         response: web.StreamResponse = await handler(request)
         return response
 
+    def _hints_refused(request: web.Request) -> bool:
+        """The API refuses client hints that contradict the UA the clearance was earned with."""
+        hints = request.headers.get("sec-ch-ua")
+        if hints is None or not options.checks_client_hints:
+            return False
+        if not request.path.startswith(("/backend-api/", "/api/")):
+            return False
+        return hints_contradict(hints, request.headers.get("User-Agent", ""))
+
     async def css(request: web.Request) -> web.StreamResponse:
         return web.Response(text=CHALLENGES_CSS, content_type="text/css")
 
+    async def trace(request: web.Request) -> web.StreamResponse:
+        return trace_response(request, state.tls)
+
     app = web.Application(middlewares=[pipeline])
-    app.add_routes([*routes, web.get("/cdn-cgi/styles/challenges.css", css)])
+    app.on_response_prepare.append(edge_headers)
+    app.add_routes([*routes, web.get("/cdn-cgi/styles/challenges.css", css), web.get(TRACE_PATH, trace)])
     return app
 
 
@@ -224,7 +245,13 @@ async def start(options: Options) -> Servers:
     for app, sock, ssl_context in ((site_app, site_sock, site_ssl), (auth_app, auth_sock, auth_ssl)):
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handle_signals=False)
         await runner.setup()
-        await web.SockSite(runner, sock, ssl_context=ssl_context, backlog=1024).start()
+        site: web.BaseSite
+        if ssl_context is not None and options.tls_fingerprint != "off":
+            # Read each ClientHello before the handshake (off: aiohttp's own TLS, no capture).
+            site = FingerprintSite(runner, sock, ssl_context=ssl_context, registry=state.tls)
+        else:
+            site = web.SockSite(runner, sock, ssl_context=ssl_context, backlog=1024)
+        await site.start()
         runners.append(runner)
     return Servers(site_url, auth_url, site_url + ADMIN_PREFIX, token, ca_file, state, runners)
 

@@ -113,12 +113,29 @@ class ChallengeLayer:
         return web.Response(status=403, text=page, content_type="text/html", headers=headers)
 
     def clearance_reason(self, request: web.Request) -> str | None:
-        """None when the request carries a clearance good for its IP and UA."""
-        return self.state.check_clearance(
-            request.cookies.get(CLEARANCE_COOKIE),
-            client_ip(request),
-            request.headers.get("User-Agent", ""),
+        """None when the request carries a clearance good for its IP, UA and TLS client."""
+        value = request.cookies.get(CLEARANCE_COOKIE)
+        fp = self.state.tls.for_request(request)
+        reason = self.state.check_clearance(
+            value, client_ip(request), request.headers.get("User-Agent", ""), fp.binding if fp else None
         )
+        if reason == "tls_mismatch":
+            record = self.state.clearance_record(value)
+            earned = record.ja4 if record else None
+            presented = fp.ja4 if fp else None
+            self.state.stats.tls_mismatch(
+                {
+                    "path": request.path,
+                    "ip": client_ip(request),
+                    "earned_ja4": earned,
+                    "presented_ja4": presented,
+                }
+            )
+            log.warning(
+                "tls_mismatch on %s %s: clearance earned by JA4 %s, presented by JA4 %s",
+                request.method, request.path, earned, presented,
+            )  # fmt: skip
+        return reason
 
     async def verify(self, request: web.Request) -> web.StreamResponse:
         """Handle the challenge form's POST: run the checks, clear or challenge again."""
@@ -127,6 +144,11 @@ class ChallengeLayer:
         reasons = self._failed_checks(
             request.query.get(TOKEN_PARAM, ""), form, ip, header_ua, request.headers.get("sec-ch-ua", "")
         )
+        fp = self.state.tls.for_request(request)
+        if fp is not None and self.state.options.fingerprint_mode != "off" and not fp.browser_like:
+            # What a bot-management score does with a library's TLS stack, whatever the JS said.
+            reasons.append("tls_fingerprint")
+            log.warning("challenge answer over a library TLS fingerprint (JA4 %s)", fp.ja4)
         if reasons:
             self.state.stats.challenge_failed(reasons, ip, header_ua)
             log.warning("challenge failed from %s: %s (UA %r)", ip, ",".join(reasons), header_ua)
@@ -138,7 +160,9 @@ class ChallengeLayer:
         response = web.HTTPFound(location)
         response.set_cookie(
             CLEARANCE_COOKIE,
-            self.state.issue_clearance(ip, header_ua),
+            self.state.issue_clearance(
+                ip, header_ua, tls_binding=fp.binding if fp else None, ja4=fp.ja4 if fp else None
+            ),
             max_age=_YEAR,
             expires=email.utils.formatdate(time.time() + _YEAR, usegmt=True),
             path="/",

@@ -15,6 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+#: `--tls-fingerprint`: ignore TLS; fail library fingerprints on the challenge; also bind
+#: each clearance to the TLS client family that earned it.
+TLS_FINGERPRINT_MODES = ("off", "score", "bind")
 ALL_CHECKS = frozenset({"webdriver", "headless", "ua_match", "pow", "dwell"})
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -39,6 +42,7 @@ RUNTIME_OPTIONS = frozenset(
         "flagged_words",
         "max_message_chars",
         "one_stream_per_account",
+        "client_hints_check",
     }
 )
 
@@ -81,6 +85,10 @@ class Options:
     port: int = 0
     auth_port: int = 0
     tls: bool = False
+    #: off | score | bind (only with `tls`); see TLS_FINGERPRINT_MODES.
+    tls_fingerprint: str = "bind"
+    #: Refuse a `sec-ch-ua` contradicting the clearance's UA; None: on when binding TLS.
+    client_hints_check: bool | None = None
     dwell: float = 0.0
     pow_difficulty: int = 12
     checks: frozenset[str] = ALL_CHECKS
@@ -109,6 +117,17 @@ class Options:
                 return account
         return None
 
+    @property
+    def fingerprint_mode(self) -> str:
+        """The TLS fingerprint mode in force ("off" without --tls: there is no ClientHello)."""
+        return self.tls_fingerprint if self.tls else "off"
+
+    @property
+    def checks_client_hints(self) -> bool:
+        if self.client_hints_check is None:
+            return self.fingerprint_mode == "bind"
+        return self.client_hints_check
+
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply admin `configure` changes, converting JSON values to the field types."""
         unknown = set(changes) - RUNTIME_OPTIONS
@@ -119,6 +138,12 @@ class Options:
 
 
 def _coerce(name: str, value: Any) -> Any:
+    if name == "tls_fingerprint":
+        if value not in TLS_FINGERPRINT_MODES:
+            raise ValueError(f"tls_fingerprint must be one of {', '.join(TLS_FINGERPRINT_MODES)}")
+        return str(value)
+    if name == "client_hints_check":
+        return None if value is None else bool(value)
     if name == "checks":
         checks = ALL_CHECKS if value is None else frozenset(value)
         if checks - ALL_CHECKS:
@@ -197,6 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_PORT, default=0, help="site port (0: any free port)")
     p.add_argument("--auth-port", type=_PORT, default=0, help="auth0-like login origin port")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA")
+    p.add_argument(
+        "--tls-fingerprint",
+        choices=TLS_FINGERPRINT_MODES,
+        default="bind",
+        help="with --tls: off; score (library TLS fingerprints fail the challenge); bind "
+        "(score, and each clearance only works for the TLS client family that earned it)",
+    )
+    p.add_argument(
+        "--client-hints-check",
+        choices=("on", "off"),
+        default=None,
+        help="refuse a sec-ch-ua that contradicts the clearance's UA (default: on with bind)",
+    )
     p.add_argument("--dwell", type=_SECONDS, default=0.0, help="seconds the challenge must be shown")
     p.add_argument("--pow-difficulty", type=_POW_BITS, default=12, help="leading zero bits of the PoW")
     p.add_argument(
@@ -247,6 +285,8 @@ def options_from_args(args: argparse.Namespace) -> Options:
         port=args.port,
         auth_port=args.auth_port,
         tls=args.tls,
+        tls_fingerprint=args.tls_fingerprint,
+        client_hints_check=None if args.client_hints_check is None else args.client_hints_check == "on",
         dwell=args.dwell,
         pow_difficulty=args.pow_difficulty,
         checks=ALL_CHECKS - frozenset(args.disable_check),

@@ -60,6 +60,8 @@ class Emulator:
         captcha: bool = False,
         max_message_chars: int | None = None,
         one_stream_per_account: bool = True,
+        tls_fingerprint: str = "bind",
+        client_hints_check: bool | None = None,
         log_level: str = "WARNING",
         stderr: int | IO[Any] | None = None,
         extra_args: Sequence[str] = (),
@@ -82,6 +84,9 @@ class Emulator:
             "allow_parallel_streams": not one_stream_per_account,
         }  # fmt: skip
         args += [_flag(name) for name, on in switches.items() if on]
+        args += ["--tls-fingerprint", tls_fingerprint]
+        if client_hints_check is not None:
+            args += ["--client-hints-check", "on" if client_hints_check else "off"]
         if rate_limit is not None:
             args += ["--rate-limit", str(rate_limit)]
         if max_message_chars is not None:

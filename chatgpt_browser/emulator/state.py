@@ -16,6 +16,7 @@ from typing import Any
 
 from .clock import Clock
 from .conversations import ConversationStore
+from .edge_tls import TlsRegistry
 from .faults import FaultQueue
 from .options import Account, Options
 from .tokens import Signer, TokenError
@@ -34,6 +35,10 @@ class Clearance:
     user_agent: str
     issued_at: float
     expired: bool = False
+    #: "13_h2_8daaf6152771" (TLS version, ALPN, JA4 cipher hash) of the client that earned
+    #: it, and that client's full JA4 (for the logs); None: not bound to a TLS client.
+    tls_binding: str | None = None
+    ja4: str | None = None
 
 
 @dataclasses.dataclass
@@ -78,6 +83,12 @@ class Stats:
         self.conversations = 0
         self.messages = 0
         self.faults_applied = 0
+        self.tls_mismatches: list[dict[str, Any]] = []
+        self.client_hint_mismatches = 0
+
+    def tls_mismatch(self, entry: dict[str, Any]) -> None:
+        self.tls_mismatches.append(entry)
+        del self.tls_mismatches[:-_MAX_FAILURES_KEPT]
 
     def challenge_failed(self, reasons: list[str], ip: str, user_agent: str) -> None:
         self.challenges_failed += 1
@@ -93,6 +104,7 @@ class State:
         self.signer = Signer()
         self.stats = Stats()
         self.faults = FaultQueue()
+        self.tls = TlsRegistry()
         self.conversations = ConversationStore(self.clock)
         self.clearances: dict[str, Clearance] = {}
         self.sessions: dict[str, Session] = {}
@@ -116,14 +128,26 @@ class State:
         return self.user_ids[key]
 
     # -- clearances ---------------------------------------------------------------
-    def issue_clearance(self, ip: str, user_agent: str) -> str:
+    def issue_clearance(
+        self, ip: str, user_agent: str, *, tls_binding: str | None = None, ja4: str | None = None
+    ) -> str:
         cid, issued = os.urandom(16).hex(), int(self.clock.now())
-        self.clearances[cid] = Clearance(cid, ip, user_agent, float(issued))
+        self.clearances[cid] = Clearance(cid, ip, user_agent, float(issued), tls_binding=tls_binding, ja4=ja4)
         signature = self.signer.sign("cf", cid, str(issued))
         return f"{cid}-{issued}-0-150-{signature}"
 
-    def check_clearance(self, value: str | None, ip: str, user_agent: str) -> str | None:
-        """None when the clearance is good for this IP and UA, else why it is not."""
+    def clearance_record(self, value: str | None) -> Clearance | None:
+        parts = (value or "").split("-", 4)
+        return self.clearances.get(parts[0]) if len(parts) == 5 else None
+
+    def check_clearance(
+        self, value: str | None, ip: str, user_agent: str, tls_binding: str | None = None
+    ) -> str | None:
+        """None when the clearance is good for this IP, UA and TLS client, else why it is not.
+
+        `tls_binding` is the requesting connection's; it is compared only when the edge
+        binds clearances (`--tls-fingerprint bind`) and the clearance was bound.
+        """
         if not value:
             return "missing"
         parts = value.split("-", 4)
@@ -138,6 +162,9 @@ class State:
             return "ip_mismatch"
         if record.user_agent != user_agent:
             return "ua_mismatch"
+        bound = record.tls_binding
+        if self.options.fingerprint_mode == "bind" and bound is not None and bound != tls_binding:
+            return "tls_mismatch"
         return None
 
     def use_challenge(self, salt: str, issued_at: float) -> str | None:
@@ -271,6 +298,8 @@ class State:
                 "failed": s.challenges_failed,
                 "failures": list(s.challenge_failures),
                 "clearance_rejections": dict(s.clearance_rejections),
+                "tls_mismatches": list(s.tls_mismatches),
+                "client_hint_mismatches": s.client_hint_mismatches,
             },
             "logins": {"ok": s.logins_ok, "failed": s.logins_failed},
             "active_streams": sum(self.active_streams.values()),
@@ -279,6 +308,7 @@ class State:
             "conversations": s.conversations,
             "messages": s.messages,
             "faults_applied": s.faults_applied,
+            "tls": {"mode": self.options.fingerprint_mode, **self.tls.snapshot(limit=0)},
             "faults_pending": self.faults.pending(),
             "clock_offset": self.clock.offset,
             "now": self.clock.now(),

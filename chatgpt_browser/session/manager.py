@@ -20,6 +20,7 @@ callables handed in by `chatgpt_browser.app`.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -27,7 +28,9 @@ from pathlib import Path
 from typing import Protocol
 
 from ..credentials import Credentials, fingerprint
-from ..errors import AuthenticationError, ChallengeRequiredError
+from ..errors import ClearanceRejectedError, UnauthorizedError
+from ..site import RenewReason
+from .locks import Lock
 from .store import CredentialStore
 
 log = logging.getLogger(__name__)
@@ -45,8 +48,6 @@ class Harvester(Protocol):
 HttpRefresher = Callable[[Credentials], Credentials]
 Progress = Callable[[str], None]
 
-# Reasons that say the clearance itself is bad: only a browser can fix those.
-_CHALLENGE_REASONS = ("403", "challenge", "clearance", "login", "empty", "forced")
 _UPDATE_LOCK_TIMEOUT = 10.0
 #: `SessionManager(proxy=...)` default: the egress is not known, so it is not checked.
 ANY_PROXY = "*"
@@ -79,6 +80,7 @@ class SessionManager:
         progress: Progress | None = None,
         clock: Callable[[], float] = time.time,
         proxy: str | None = ANY_PROXY,
+        on_stage: Callable[[str], None] | None = None,
     ) -> None:
         # `proxy`: the egress this process uses (None: direct). A stored bundle earned
         # through another one is renewed in the browser: its clearance is bound to that IP.
@@ -93,6 +95,8 @@ class SessionManager:
         self.lock_timeout = lock_timeout
         self.progress = progress
         self.clock = clock
+        # Passed to the harvester (harvest(on_stage=...)): launch, challenge, login, verify, done.
+        self.on_stage = on_stage
         self.last_renewal: Renewal | None = None
 
     # -- CredentialSource ----------------------------------------------------------
@@ -106,7 +110,21 @@ class SessionManager:
             return current
         self._say("waiting for the account lock")
         log.debug("%s: needs renewal; waiting for the account lock", self.key)
-        with self.store.lock(self.key, self.lock_timeout):
+        found: list[Credentials] = []
+
+        def renewed_elsewhere() -> bool:
+            # Another job's renewal landed while we waited: no need for the lock at all.
+            stored = self.store.load(self.key)
+            if stored is not None and self.why_renew(stored, need) is None:
+                found.append(stored)
+                return True
+            return False
+
+        lock = self.store.lock(self.key, self.lock_timeout)
+        if not _acquire(lock, renewed_elsewhere):
+            log.debug("%s: renewed by another job while we waited", self.key)
+            return found[-1]
+        try:
             current = self.store.load(self.key)  # another job may have renewed meanwhile
             reason = self.why_renew(current, need)
             if reason is None:
@@ -114,6 +132,8 @@ class SessionManager:
                 log.debug("%s: renewed by another job while we waited", self.key)
                 return current
             renewed = self._renew_locked(current, reason, need)
+        finally:
+            lock.__exit__(None, None, None)
         if renewed.expires_within(min_ttl, self.clock()):
             log.warning(
                 "%s: a fresh bundle lives %.0fs, less than the %.0fs asked for",
@@ -162,16 +182,16 @@ class SessionManager:
     def why_renew(self, credentials: Credentials | None, need: float) -> str | None:
         """Why `credentials` cannot serve for `need` more seconds (None: they can)."""
         if credentials is None:
-            return "empty"
+            return RenewReason.EMPTY
         if self.proxy != ANY_PROXY and (credentials.proxy or None) != (self.proxy or None):
-            return "clearance-proxy-changed"
+            return RenewReason.CLEARANCE_PROXY_CHANGED
         now = self.clock()
         if credentials.clearance_expires_at is not None and credentials.clearance_expires_at - now <= need:
-            return "clearance-expiring"
+            return RenewReason.CLEARANCE_EXPIRING
         if credentials.session_expires_at is not None and credentials.session_expires_at - now <= need:
-            return "session-expiring"
+            return RenewReason.SESSION_EXPIRING
         if credentials.access_token and not credentials.access_token_valid_for(need, now):
-            return "access-token-expiring"
+            return RenewReason.ACCESS_TOKEN_EXPIRING
         return None
 
     # -- renewal -------------------------------------------------------------------
@@ -185,7 +205,7 @@ class SessionManager:
             path = "http" if renewed is not None else "browser"
         if renewed is None:
             self._say(f"opening the browser ({reason})")
-            renewed = self.harvester(profile_dir=self.profile_dir, reason=reason, stale=current)
+            renewed = self._harvest(current, reason)
         renewed = self._label(renewed)
         self.store.save(self.key, renewed)
         self.last_renewal = Renewal(reason, path, time.monotonic() - started, renewed.source)
@@ -201,9 +221,18 @@ class SessionManager:
         )
         return renewed
 
+    def _harvest(self, current: Credentials | None, reason: str) -> Credentials:
+        if self.on_stage is None or "on_stage" not in inspect.signature(self.harvester).parameters:
+            return self.harvester(profile_dir=self.profile_dir, reason=reason, stale=current)
+        # Only harvesters that take `on_stage` get it (a plain callable still works).
+        return self.harvester(  # type: ignore[call-arg]
+            profile_dir=self.profile_dir, reason=reason, stale=current, on_stage=self.on_stage
+        )
+
     def _http_can_fix(self, current: Credentials, reason: str, need: float) -> bool:
         """HTTP helps only while the clearance is good and the problem is the session side."""
-        if self.http_refresher is None or any(word in reason for word in _CHALLENGE_REASONS):
+        known = RenewReason.of(reason)
+        if self.http_refresher is None or (known is not None and known.needs_browser):
             return False
         clearance_end = current.clearance_expires_at
         return clearance_end is None or clearance_end - self.clock() > need
@@ -213,9 +242,9 @@ class SessionManager:
         self._say(f"refreshing over HTTP ({reason})")
         try:
             return self.http_refresher(current)
-        except AuthenticationError as exc:
+        except UnauthorizedError as exc:
             log.info("%s: HTTP refresh found the session dead (%s); logging in again", self.key, exc)
-        except ChallengeRequiredError as exc:
+        except ClearanceRejectedError as exc:
             log.info("%s: HTTP refresh met a challenge (%s); re-clearing in the browser", self.key, exc)
         return None
 
@@ -230,6 +259,15 @@ class SessionManager:
 
     def __repr__(self) -> str:
         return f"SessionManager(key={self.key!r}, store={self.store!r})"
+
+
+def _acquire(lock: Lock, until: Callable[[], bool]) -> bool:
+    """`lock.acquire(until=...)`, or a plain acquire for a store's lock without it."""
+    acquire = getattr(lock, "acquire", None)
+    if acquire is not None and "until" in inspect.signature(acquire).parameters:
+        return bool(acquire(until=until))
+    lock.__enter__()  # a third-party lock: a plain context manager
+    return True
 
 
 def _has_newer_clearance(stored: Credentials, incoming: Credentials) -> bool:

@@ -18,14 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from ..errors import ChatGPTBrowserError, NetworkError, RateLimitError, ServerError
+from ..errors import ChatGPTBrowserError, NetworkError, NoHealthyAccountError, RateLimitError, ServerError
 from .manager import SessionManager
 
 log = logging.getLogger(__name__)
-
-
-class NoHealthyAccountError(ChatGPTBrowserError):
-    """Every account of the pool is quarantined."""
 
 
 @dataclasses.dataclass

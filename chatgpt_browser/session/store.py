@@ -15,6 +15,7 @@ treated as missing, so the next `get()` harvests afresh and nothing is silently 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -27,7 +28,7 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from ..credentials import Credentials
-from ..errors import StoreError
+from ..errors import CorruptRecordError, StoreError
 from .crypto import RecordCipher, decode_record, encode_record
 from .locks import FileLock, Lock
 
@@ -36,8 +37,17 @@ log = logging.getLogger(__name__)
 _SUFFIX = ".json"
 
 
-class CorruptRecordError(StoreError):
-    """A stored record that does not parse (truncated, edited, foreign)."""
+def _read_no_follow(path: Path) -> bytes:
+    """The record's bytes; a symlink at the record path is refused (ELOOP), not followed."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symlink (refused: records are never followed)"
+    return exc.strerror or str(exc)
 
 
 def account_key(site_url: str, email: str | None) -> str:
@@ -82,9 +92,28 @@ class CredentialStore(Protocol):
 
 
 def _ensure_private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if stat.S_IMODE(path.stat().st_mode) != 0o700:
-        os.chmod(path, 0o700)
+    """Create `path` 0700, or check the one that is there: a real folder (not a symlink),
+    writable by us. Repair only ever removes group/other bits, on a folder we own; a
+    folder someone made read-only stays read-only and is reported (exit 10)."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise StoreError(f"{path} is not a plain folder (a symlink or a file); refusing to use it")
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077 and info.st_uid == os.geteuid():
+        log.warning("state folder %s had mode %o; removed the group/other bits", path, mode)
+        os.chmod(path, mode & 0o700, follow_symlinks=False)
+    _check_writable(path, info)
+
+
+def _check_writable(path: Path, info: os.stat_result) -> None:
+    # The mode bits, not access(): root may write anywhere, but a folder whose owner
+    # took the write bit away was made read-only on purpose.
+    mine = info.st_uid == os.geteuid()
+    writable = (info.st_mode & 0o300) == 0o300 if mine else os.access(path, os.W_OK | os.X_OK)
+    if not writable:
+        raise StoreError(f"the state folder {path} is read-only; make it writable or use another --state-dir")
 
 
 class FileStore:
@@ -104,8 +133,11 @@ class FileStore:
             # The root may be a folder the user chose (even their home): create it
             # private, but only ever tighten the folders that are ours.
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _check_writable(self.root, self.root.stat())
             for folder in (self.credentials_dir, self.locks_dir):
                 _ensure_private_dir(folder)
+        except StoreError:
+            raise
         except OSError as exc:
             raise StoreError(f"cannot create the state folder {self.root}: {exc.strerror}") from exc
         self._dirs_ready = True
@@ -131,11 +163,11 @@ class FileStore:
     def read(self, key: str) -> Credentials | None:
         path = self.path(key)
         try:
-            data = path.read_bytes()
+            data = _read_no_follow(path)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+            raise StoreError(f"cannot read {path}: {_why(exc)}") from exc
         plain = decode_record(data, self.cipher, where=str(path))
         try:
             return Credentials.from_json(plain)
@@ -211,15 +243,25 @@ class FileStore:
         return aside
 
     def _check_mode(self, path: Path) -> None:
-        # Someone (a copy, an editor) may have loosened the mode: tighten it back.
+        # Someone (a copy, an editor) may have loosened the mode: tighten it back, on
+        # the record itself only (lstat + O_NOFOLLOW: never a symlink's target) and only
+        # when it is a plain file we own. Anything else is reported, not changed.
         try:
-            mode = stat.S_IMODE(path.stat().st_mode)
+            info = path.lstat()
         except OSError:
             return
-        if mode & 0o077:
-            log.warning("credential record %s had mode %o; set it back to 600", path, mode)
-            with contextlib.suppress(OSError):
-                os.chmod(path, 0o600)
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
+            raise StoreError(f"credential record {path} is not a plain file (a symlink or a folder)")
+        mode = stat.S_IMODE(info.st_mode)
+        if not mode & 0o077 or info.st_uid != os.geteuid():
+            return
+        log.warning("credential record %s had mode %o; set it back to 600", path, mode)
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
 
     def _fsync_dir(self) -> None:
         # Make the rename itself durable (a crash right after could otherwise undo it).

@@ -1,9 +1,9 @@
-"""Servers for the browser drills (fixtures in conftest.py): a black hole, a recording site."""
+"""Servers for the browser drills (fixtures in conftest.py): a recording site (the black hole
+is tests/support's)."""
 
 from __future__ import annotations
 
 import contextlib
-import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -32,39 +32,6 @@ def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-
-
-class BlackHole:
-    """Accepts connections and keeps them open without ever answering."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.accepted: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        for conn in self.accepted:
-            conn.close()
-        self.sock.close()
 
 
 class Recorder(ThreadingHTTPServer):

@@ -1,6 +1,9 @@
-"""Hostile and broken sites for the drills, each a real server on loopback.
+"""Drills: hostile conditions run from outside against the real CLI and library.
 
-- `black_hole`: accepts TCP connections and never answers a byte.
+Hostile and broken sites for the browser drills, each a real server on loopback (the CLI
+drills in test_cli_drills.py start their own emulator, store and Redis):
+
+- `black_hole`: accepts TCP connections and never answers a byte (tests/support).
 - `static_site`: a plain static HTTP server (no challenge, no login, no session API).
 - `foreign`: a second origin (127.0.0.2, another host) that records every request.
 - `hostile_site(kind)`: a site whose login leads to `foreign`: "navigate" (the Log in
@@ -18,16 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_drill_servers import FOREIGN_HOST, FORM_PAGE, LOGIN_BUTTON_PAGE, BlackHole, Recorder, serving
+from browser_drill_servers import FOREIGN_HOST, FORM_PAGE, LOGIN_BUTTON_PAGE, Recorder, serving
+from support.servers import BlackHole
 
 
 @pytest.fixture
 def black_hole() -> Iterator[BlackHole]:
-    hole = BlackHole()
-    try:
+    with BlackHole() as hole:
         yield hole
-    finally:
-        hole.close()
 
 
 @pytest.fixture

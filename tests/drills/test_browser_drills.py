@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_drill_servers import BlackHole, Recorder, cli_command
+from browser_drill_servers import Recorder, cli_command
+from support.servers import BlackHole
+from support.waiting import wait_until
 
 from chatgpt_browser import harvest
 from chatgpt_browser.errors import ConfigError, NetworkError, NotTheSiteError, SecurityError
@@ -39,17 +41,6 @@ def _processes_under(root: Path) -> list[int]:
         except OSError:
             continue
     return found
-
-
-def _wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
 
 
 def _run_cli(env: dict[str, str], *args: str, timeout: float) -> tuple[int, str, float]:
@@ -168,6 +159,21 @@ def test_login_hosts_allow_a_separate_login_service(
     assert any(path == "/login" for _, path, _ in foreign.requests)
 
 
+def test_auth_host_setting_allows_a_separate_login_service_in_the_cli(
+    hostile_site: Callable[[str], Recorder], foreign: Recorder, cli_env: Any
+) -> None:
+    """`--auth-host` (and CHATGPT_BROWSER_AUTH_HOSTS) reach the harvest's origin guard: the
+    login service named there may show the form; the run then fails, but not with exit 12."""
+    site = hostile_site("navigate")
+    env = cli_env(site.url, harvest=8.0, CHATGPT_BROWSER_EMAIL=EMAIL, CHATGPT_BROWSER_PASSWORD=PASSWORD)
+    code, stderr, _ = _run_cli(env, "login", "--auth-host", str(foreign.server_address[0]), timeout=120)
+    assert code not in (0, 12) and "SecurityError" not in stderr, stderr
+    assert any(path == "/login" for _, path, _ in foreign.requests)
+    bad = cli_env(site.url, CHATGPT_BROWSER_EMAIL=EMAIL, CHATGPT_BROWSER_AUTH_HOSTS="https://x.example")
+    code, stderr, _ = _run_cli(bad, "login", timeout=60)
+    assert code == 2 and "auth_hosts" in stderr, stderr
+
+
 # -- user:password@ in the URL ---------------------------------------------------------------
 
 
@@ -217,9 +223,13 @@ def test_signal_during_launch_exits_promptly_and_quietly(
     )
     try:
         if moment == "driver":
-            _wait_for(lambda: _driver_started(proc.pid) or proc.poll() is not None, 60, "the driver")
+            wait_until(
+                lambda: _driver_started(proc.pid) or proc.poll() is not None, 60, "the driver", interval=0.01
+            )
         else:
-            _wait_for(lambda: _processes_under(tmp_path) or proc.poll() is not None, 60, "chromium")
+            wait_until(
+                lambda: _processes_under(tmp_path) or proc.poll() is not None, 60, "chromium", interval=0.01
+            )
         assert proc.poll() is None, "the login ended before the signal"
         sent = time.monotonic()
         os.kill(proc.pid, signum)
@@ -252,7 +262,7 @@ def test_signal_during_a_hung_harvest_exits_promptly_and_quietly(
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_for(lambda: black_hole.accepted or proc.poll() is not None, 60, "the page's request")
+        wait_until(lambda: black_hole.requests or proc.poll() is not None, 60, "the page's request")
         assert proc.poll() is None, "the login ended before the signal"
         sent = time.monotonic()
         os.kill(proc.pid, signum)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.chromium import cdp_chromium
 
 
 def _free_port() -> int:
@@ -90,39 +91,6 @@ def counting_chromium(tmp_path: Path) -> CountingChromium:
 
 @pytest.fixture
 def remote_chromium(tmp_path: Path) -> Iterator[str]:
-    """A Chromium of a "remote farm": listening for CDP on 127.0.0.1, started by the test.
-
-    Its output goes to a file (never a pipe nobody reads); the port is read from the
-    DevToolsActivePort file Chromium writes. Stopped (process group) afterwards.
-    """
-    import os
-    import signal
-
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    profile = tmp_path / "farm-profile"
-    with (tmp_path / "farm-chromium.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [chromium, "--headless", "--no-sandbox", "--disable-background-networking",
-             "--disable-component-update", "--no-first-run", "--remote-debugging-address=127.0.0.1",
-             "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-        )  # fmt: skip
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        port = None
-        while port is None and time.monotonic() < deadline:
-            assert proc.poll() is None, "the farm's Chromium exited early"
-            lines = port_file.read_text().splitlines() if port_file.exists() else []
-            port = lines[0] if lines and lines[0].isdigit() else None
-            time.sleep(0.05)
-        assert port is not None, "no DevTools port"
-        yield f"http://127.0.0.1:{port}"
-        assert proc.poll() is None, "harvesting over CDP must leave the farm's browser running"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    """A Chromium of a "remote farm": listening for CDP on 127.0.0.1 (`support.chromium`)."""
+    with cdp_chromium(tmp_path, "farm") as url:
+        yield url

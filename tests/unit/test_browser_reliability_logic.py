@@ -42,9 +42,8 @@ def test_guard_ignores_ports_of_an_allowed_host() -> None:
 def test_guard_reports_a_violation_without_the_query() -> None:
     guard = OriginGuard(SiteProfile("http://127.0.0.1:8000"))
     guard.violation = "http://127.0.0.2:9/collect"
-    with pytest.raises(SecurityError, match=r"127\.0\.0\.2:9/collect") as info:
+    with pytest.raises(SecurityError, match=r"127\.0\.0\.2:9/collect"):
         guard.check()
-    assert info.value.exit_code == 12
 
 
 def test_scrub_replaces_secrets_and_cookie_values() -> None:

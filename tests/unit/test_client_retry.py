@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
 
 import pytest
 
-from chatgpt_browser.client.retry import (
-    CallState,
+from chatgpt_browser.client._retry import (
     ChallengeBreaker,
+    Deadline,
     Reason,
     RetryPolicy,
-    build_retrying,
+    proves_nothing_processed,
     reason_for,
+    transient_retrying,
 )
 from chatgpt_browser.errors import (
-    AuthenticationError,
-    ChallengeRequiredError,
     ChatGPTError,
     ChatGPTTimeoutError,
+    ClearanceRejectedError,
+    ConnectError,
     ConversationNotFoundError,
     MessageTooLongError,
     NetworkError,
     RateLimitError,
     ServerError,
+    SiteAtCapacityError,
     StreamError,
+    UnauthorizedError,
 )
 
 BUSY = (
@@ -50,27 +53,24 @@ def run(
     errors: list[BaseException],
     *,
     clock: FakeClock | None = None,
-    recover: Callable[[Reason, ChatGPTError, CallState], None] | None = None,
-    breaker: ChallengeBreaker | None = None,
-    streamed_after: int | None = None,
+    timeout: float | None = None,
+    replayable: bool = True,
 ) -> tuple[str | BaseException, int, FakeClock]:
     """Attempts raise `errors` in turn, then succeed; returns (result or error, attempts, clock)."""
     clock = clock or FakeClock()
-    state = CallState(policy, clock, "test")
     attempts = 0
 
-    def attempt(state: CallState) -> str:
+    def attempt(request: str, *, what: str, deadline: Deadline, used: Counter[Reason]) -> str:
         nonlocal attempts
         attempts += 1
-        if streamed_after is not None and attempts > streamed_after:
-            state.streamed = True
         if attempts <= len(errors):
             raise errors[attempts - 1]
         return "ok"
 
-    retrying = build_retrying(policy, recover=recover, breaker=breaker, sleep=clock.sleep)
+    deadline = Deadline.after(timeout, clock).earlier(policy.max_total)
+    retrying = transient_retrying(policy, replayable=replayable, sleep=clock.sleep)
     try:
-        return retrying(attempt, state), attempts, clock
+        return retrying(attempt, "request", what="test", deadline=deadline, used=Counter()), attempts, clock
     except BaseException as exc:  # the test inspects it
         return exc, attempts, clock
 
@@ -81,13 +81,13 @@ def test_reasons() -> None:
     assert reason_for(ServerError("x", status_code=524)) is Reason.SERVER
     assert reason_for(RateLimitError("x", detail="Too many requests in 1 hour.")) is Reason.RATE_LIMIT
     assert reason_for(RateLimitError("x", detail=BUSY)) is Reason.BUSY
-    assert reason_for(AuthenticationError("x")) is Reason.AUTH
-    assert reason_for(ChallengeRequiredError("x", status_code=403)) is Reason.CHALLENGE
     for final in (
         StreamError("x"),
         ConversationNotFoundError("x"),
         MessageTooLongError("x"),
         ChatGPTError("x"),
+        UnauthorizedError("x"),  # the recovery flow's business, not a transient failure
+        ClearanceRejectedError("x"),
     ):
         assert reason_for(final) is None
 
@@ -141,36 +141,43 @@ def test_busy_waits_and_retries() -> None:
     assert clock.sleeps == [5.0, 5.0, 1.5]
 
 
-def test_401_recovers_once_then_gives_up() -> None:
-    calls: list[Reason] = []
-    result, attempts, clock = run(
-        RetryPolicy(),
-        [AuthenticationError("a"), AuthenticationError("b")],
-        recover=lambda r, e, s: calls.append(r),
-    )
-    assert isinstance(result, AuthenticationError) and str(result) == "b"
-    assert attempts == 2 and calls == [Reason.AUTH] and clock.sleeps == [0.0]
+def test_a_non_replayable_request_is_retried_only_when_nothing_was_processed() -> None:
+    policy = RetryPolicy(backoff_initial=0.01, jitter=0)
+    for safe in (
+        ConnectError("refused"),
+        RateLimitError("x", retry_after=1),
+        SiteAtCapacityError("x", status_code=503),
+    ):
+        assert proves_nothing_processed(safe)
+        result, attempts, _ = run(policy, [safe], replayable=False)
+        assert result == "ok" and attempts == 2
+    for unsafe in (
+        ChatGPTTimeoutError("read timed out"),
+        NetworkError("reset"),
+        ServerError("x", status_code=500),
+        ServerError("x", status_code=524),
+    ):
+        assert not proves_nothing_processed(unsafe)
+        result, attempts, _ = run(policy, [unsafe], replayable=False)
+        assert result is unsafe and attempts == 1
 
 
-def test_challenge_renews_once_and_success_after() -> None:
-    calls: list[Reason] = []
-    result, attempts, _ = run(
-        RetryPolicy(), [ChallengeRequiredError("c")], recover=lambda r, e, s: calls.append(r)
-    )
-    assert result == "ok" and attempts == 2 and calls == [Reason.CHALLENGE]
+def test_waits_never_pass_the_call_deadline() -> None:
+    policy = RetryPolicy(rate_limit_retries=5)
+    result, attempts, clock = run(policy, [RateLimitError("x", retry_after=7.0)] * 3, timeout=10.0)
+    assert isinstance(result, RateLimitError) and attempts == 2 and clock.sleeps == [7.0]
+    result, attempts, clock = run(policy, [RateLimitError("x", retry_after=30.0)], timeout=5.0)
+    assert isinstance(result, RateLimitError) and attempts == 1 and clock.sleeps == []
 
 
-def test_failing_recovery_propagates_its_own_error() -> None:
-    def recover(reason: Reason, error: ChatGPTError, state: CallState) -> None:
-        raise error
-
-    result, attempts, _ = run(RetryPolicy(), [ChallengeRequiredError("no provider")], recover=recover)
-    assert isinstance(result, ChallengeRequiredError) and attempts == 1
-
-
-def test_no_replay_once_the_answer_started_streaming() -> None:
-    result, attempts, clock = run(RetryPolicy(), [NetworkError("cut")], streamed_after=0)
-    assert isinstance(result, NetworkError) and attempts == 1 and clock.sleeps == []
+def test_a_deadline_caps_each_wait_and_refuses_once_passed() -> None:
+    clock = FakeClock()
+    deadline = Deadline.after(5.0, clock)
+    assert deadline.cap(30.0, "x") == 5.0 and deadline.cap(2.0, "x") == 2.0
+    clock.now += 5.0
+    with pytest.raises(ChatGPTTimeoutError, match="timeout passed"):
+        deadline.cap(1.0, "x")
+    assert Deadline.after(None, clock).cap(30.0, "x") == 30.0
 
 
 def test_final_errors_are_not_retried() -> None:
@@ -191,12 +198,12 @@ def test_circuit_breaker_opens_after_repeated_challenges_and_half_opens() -> Non
     for _ in range(3):
         breaker.record_challenge()
     assert breaker.is_open
-    with pytest.raises(ChallengeRequiredError, match="circuit breaker open"):
+    with pytest.raises(ClearanceRejectedError, match="circuit breaker open"):
         breaker.check()
     clock.now += 61
     breaker.check()  # half-open: one attempt may go
     breaker.record_challenge()  # ...and it failed: open again at once
-    with pytest.raises(ChallengeRequiredError):
+    with pytest.raises(ClearanceRejectedError):
         breaker.check()
     clock.now += 61
     breaker.check()
@@ -215,7 +222,7 @@ def test_breaker_counts_in_flight_attempts_with_one_clearance_once() -> None:
     breaker.check()
     clock.now += 5
     breaker.record_challenge("clearance-A", clock())  # a later attempt, same clearance: counts
-    with pytest.raises(ChallengeRequiredError):
+    with pytest.raises(ClearanceRejectedError):
         breaker.check()
     other = ChallengeBreaker(threshold=2, cooldown=60.0, clock=clock)
     other.record_challenge("clearance-A", started)
@@ -223,18 +230,7 @@ def test_breaker_counts_in_flight_attempts_with_one_clearance_once() -> None:
     assert other.is_open
 
 
-def test_open_breaker_stops_challenge_retries() -> None:
-    clock = FakeClock()
-    breaker = ChallengeBreaker(threshold=1, cooldown=60.0, clock=clock)
-    breaker.record_challenge()
-    calls: list[Reason] = []
-    result, attempts, _ = run(
-        RetryPolicy(), [ChallengeRequiredError("c")], breaker=breaker, recover=lambda r, e, s: calls.append(r)
-    )
-    assert isinstance(result, ChallengeRequiredError) and attempts == 1 and calls == []
-
-
 def test_retries_are_logged_with_reason(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level("WARNING", logger="chatgpt_browser.client.retry"):
+    with caplog.at_level("WARNING", logger="chatgpt_browser.client._retry"):
         run(RetryPolicy(backoff_initial=0.01), [ServerError("boom", status_code=502)])
     assert "test failed (server: ServerError); retry 1" in caplog.text

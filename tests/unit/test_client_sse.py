@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatgpt_browser.client.sse import (
+from chatgpt_browser.client._sse import (
     ConversationDecoder,
     SSEEvent,
     SSEParser,
@@ -202,7 +202,7 @@ def test_stray_non_json_line_is_skipped_and_logged(caplog: pytest.LogCaptureFixt
     decoder = ConversationDecoder()
     parser = SSEParser()
     stream = (conversation_event("a") + "data: <html>oops\n\n" + conversation_event("ab")).encode()
-    with caplog.at_level(logging.WARNING, logger="chatgpt_browser.client.sse"):
+    with caplog.at_level(logging.WARNING, logger="chatgpt_browser.client._sse"):
         updates = [u for e in parser.feed(stream) if (u := decoder.decode(e))]
     assert [u.text for u in updates] == ["a", "ab"]
     assert decoder.skipped == 1

@@ -7,32 +7,32 @@ import json
 import time
 
 import pytest
+from support.bundles import UA
 
-from chatgpt_browser.client.status import error_for_response, is_busy, parse_retry_after
-from chatgpt_browser.client.text import markdown_to_text
-from chatgpt_browser.client.transport import CurlCffiTransport, impersonate_target
-from chatgpt_browser.client.wire import (
+from chatgpt_browser.client._curl import CurlCffiTransport, impersonate_target
+from chatgpt_browser.client._text import markdown_to_text
+from chatgpt_browser.client._wire import (
     apply_session_answer,
     credential_headers,
     is_bound_header,
     merge_headers,
-    parse_session_answer,
     rotated_session_cookie,
 )
 from chatgpt_browser.config import SiteProfile
 from chatgpt_browser.credentials import Credentials
 from chatgpt_browser.errors import (
-    AuthenticationError,
     BlockedError,
-    ChallengeRequiredError,
     ChatGPTError,
+    ClearanceRejectedError,
     ConfigError,
     ConversationNotFoundError,
     MessageTooLongError,
     RateLimitError,
     ServerError,
     SiteAtCapacityError,
+    UnauthorizedError,
 )
+from chatgpt_browser.site import error_for_response, is_busy, parse_retry_after, parse_session_answer
 
 CHALLENGE = (
     b"<!DOCTYPE html><html><head><title>Just a moment...</title>"
@@ -42,7 +42,6 @@ CHALLENGE = (
 JSON = {"content-type": "application/json"}
 HTML = {"content-type": "text/html; charset=UTF-8"}
 SITE = SiteProfile(base_url="http://127.0.0.1:8080")
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 
 
 def make_jwt(exp: float) -> str:
@@ -66,8 +65,8 @@ def creds(**changes: object) -> Credentials:
 @pytest.mark.parametrize(
     ("status", "headers", "body", "kind"),
     [
-        (401, JSON, b'{"detail":{"message":"expired","code":"token_expired"}}', AuthenticationError),
-        (403, HTML, CHALLENGE, ChallengeRequiredError),
+        (401, JSON, b'{"detail":{"message":"expired","code":"token_expired"}}', UnauthorizedError),
+        (403, HTML, CHALLENGE, ClearanceRejectedError),
         (403, HTML, b"<html><title>Access denied</title>error code: 1020</html>", BlockedError),
         (403, JSON, b'{"detail":"forbidden"}', ChatGPTError),
         (429, JSON, b'{"detail":"Too many requests in 1 hour. Try again later."}', RateLimitError),
@@ -95,7 +94,7 @@ def test_error_details_keep_the_server_text() -> None:
     error = error_for_response(
         401, JSON, b'{"detail":{"message":"Expired.","code":"invalid_jwt"}}', what="GET /x"
     )
-    assert isinstance(error, AuthenticationError)
+    assert isinstance(error, UnauthorizedError)
     assert error.code == "invalid_jwt" and "Expired." in str(error)
     busy = error_for_response(
         429,
@@ -189,9 +188,9 @@ def test_session_answer_parsing_and_applying() -> None:
     assert updated.session_token == "ROTATED" and updated.access_token_expires_at == exp
     short = apply_session_answer(creds(), answer, None, access_token_ttl=60, now=100.0, source="s")
     assert short.access_token_expires_at == 160.0 and short.session_token == "SESSION-SECRET"
-    with pytest.raises(AuthenticationError, match="no longer valid"):
+    with pytest.raises(UnauthorizedError, match="no longer valid"):
         parse_session_answer(b"{}", what="GET s")
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(UnauthorizedError) as info:
         parse_session_answer(b'{"error":"RefreshAccessTokenError"}', what="GET s")
     assert info.value.code == "RefreshAccessTokenError"
     with pytest.raises(ChatGPTError, match="expected JSON"):

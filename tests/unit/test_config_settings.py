@@ -102,3 +102,88 @@ def test_env_booleans_and_store(tmp_path: Path) -> None:
     assert settings.headless is False and settings.store == "redis"
     assert settings.redis_url == "redis://127.0.0.1:1/0"
     assert settings.resolved_state_dir() == tmp_path
+
+
+def test_toml_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_bytes(b'email = "\xff"\n')
+    with pytest.raises(ConfigError, match="not valid UTF-8"):
+        load_settings(config_file=config, environ={})
+
+
+@pytest.mark.parametrize("min_ttl", [1800, 3600, -1])
+def test_min_ttl_a_renewal_cannot_give_is_refused(tmp_path: Path, min_ttl: float) -> None:
+    with pytest.raises(ConfigError, match="min_ttl"):
+        load_settings({"min_ttl": min_ttl}, config_file=write(tmp_path / "c.toml", ""), environ={})
+
+
+@pytest.mark.parametrize("proxy", ["not a url", "h:notaport", "ftp://h:21", "http://h:3128/path"])
+def test_bad_proxies_are_refused_up_front(proxy: str) -> None:
+    with pytest.raises(ConfigError, match="proxy") as caught:
+        load_settings({"proxy": proxy}, environ={})
+    assert "secret" not in str(caught.value)
+
+
+def test_proxy_password_never_in_the_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"proxy": "http://user:secret@bad host:1"}, environ={})
+    assert "secret" not in str(caught.value)
+
+
+def test_missing_ca_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="CA file"):
+        load_settings({"ca_file": str(tmp_path / "none.pem")}, environ={})
+
+
+def test_url_source_records_where_the_url_came_from(tmp_path: Path) -> None:
+    toml = write(tmp_path / "c.toml", 'url = "http://127.0.0.1:1"\n')
+    assert load_settings(environ={}, config_file=write(tmp_path / "e.toml", "")).url_source == "default"
+    assert load_settings(config_file=toml, environ={}).url_source == "file"
+    env = {"CHATGPT_BROWSER_URL": "http://127.0.0.1:2"}
+    assert load_settings(config_file=toml, environ=env).url_source == "env"
+    assert load_settings({"url": "http://127.0.0.1:3"}, config_file=toml, environ=env).url_source == "flag"
+
+
+def test_environment_network_honours_no_proxy() -> None:
+    from chatgpt_browser.config import environment_network
+
+    env = {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "internal.example", "REQUESTS_CA_BUNDLE": "/ca.pem"}
+    assert environment_network("https://chat.example.com", env) == ("http://p:3128", "/ca.pem")
+    assert environment_network("https://x.internal.example", env) == (None, "/ca.pem")
+    assert environment_network("http://a.example", {}) == (None, None)
+
+
+def test_serve_tables_and_a_serve_url_store(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path / "c.toml",
+        'store = "http://127.0.0.1:8191"\nemail = "a@example.com"\n'
+        '[serve]\nport = 8191\n[[accounts]]\nemail = "b@example.com"\n',
+    )
+    settings = load_settings(config_file=cfg, environ={})
+    assert settings.store == "http://127.0.0.1:8191" and settings.email == "a@example.com"
+    with pytest.raises(ConfigError, match="store must be"):
+        load_settings({"store": "ftp://x"}, config_file=None, environ={"CHATGPT_BROWSER_CONFIG": ""})
+    with pytest.raises(ConfigError, match="unknown keys"):  # bookkeeping is not a setting
+        load_settings(config_file=write(tmp_path / "d.toml", 'url_source = "flag"\n'), environ={})
+
+
+def test_auth_hosts_from_file_env_and_flags(tmp_path: Path) -> None:
+    default = load_settings(environ={})
+    assert default.site().auth_hosts == ("auth0.openai.com",)
+    cfg = write(tmp_path / "c.toml", 'auth_hosts = ["Login.Example.com", "127.0.0.2"]\n')
+    from_file = load_settings(config_file=cfg, environ={})
+    assert from_file.site().auth_hosts == ("login.example.com", "127.0.0.2")
+    env = {"CHATGPT_BROWSER_AUTH_HOSTS": "a.example.com, b.example.com"}
+    assert load_settings(config_file=cfg, environ=env).auth_hosts == ("a.example.com", "b.example.com")
+    flags = load_settings({"auth_hosts": ["c.example.com"]}, config_file=cfg, environ=env)
+    assert flags.site().auth_hosts == ("c.example.com",)  # replaces, never adds to, the default
+    empty = write(tmp_path / "e.toml", "auth_hosts = []\n")  # only the site's own host
+    assert load_settings(config_file=empty, environ={}).auth_hosts == ()
+
+
+@pytest.mark.parametrize("host", ["https://login.example.com", "login.example.com:443", "a/b", "-x.com"])
+def test_auth_hosts_take_bare_host_names_only(host: str) -> None:
+    with pytest.raises(ConfigError, match="auth_hosts"):
+        load_settings({"auth_hosts": [host]}, environ={})
+    with pytest.raises(ConfigError, match="auth_hosts"):
+        load_settings(environ={"CHATGPT_BROWSER_AUTH_HOSTS": host})

@@ -136,3 +136,28 @@ def test_parse_iso8601_reads_the_session_expiry() -> None:
     assert parse_iso8601("1970-01-02T00:00:00") == 86400.0  # no zone: UTC
     for text in ("garbage", "", None, 5):
         assert parse_iso8601(text) is None
+
+
+def test_from_json_takes_the_flat_forms_too() -> None:
+    creds = bundle()
+    assert Credentials.from_json(json.dumps(creds.to_dict())) == creds
+    printed = {  # the shape of `chatgpt-browser session --format json`
+        "site": creds.site,
+        "account": creds.account,
+        "clearance_token": creds.clearance_token,
+        "session_token": creds.session_token,
+        "access_token": creds.access_token,
+        "user_agent": creds.user_agent,
+        "headers": dict(creds.headers),
+        "clearance_expires_at": creds.clearance_expires_at,
+        "session_expires_at": creds.session_expires_at,
+        "access_token_expires_at": creds.access_token_expires_at,
+    }
+    parsed = Credentials.from_json(json.dumps(printed))
+    assert (parsed.session_token, parsed.clearance_token, parsed.access_token) == (
+        creds.session_token,
+        creds.clearance_token,
+        creds.access_token,
+    )
+    with pytest.raises(StoreError):
+        Credentials.from_json(json.dumps({"session_token": "x"}))  # no site / user agent

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from chatgpt_browser.cli_formats import status_table, ttl_text
+from chatgpt_browser.cli.formats import status_table, ttl_text
+from chatgpt_browser.config import Settings
 from chatgpt_browser.credentials import Credentials
 
 
@@ -42,7 +43,7 @@ def test_status_table_aligns_and_hides_secrets() -> None:
 def test_netscape_marks_prefixed_cookies_secure() -> None:
     # curl (and browsers) refuse a `__Secure-` cookie without the secure flag; curl
     # still sends secure cookies to http://localhost / 127.0.0.1, as Chromium does.
-    from chatgpt_browser.cli_formats import format_bundle
+    from chatgpt_browser.cli.formats import format_bundle
     from chatgpt_browser.config import load_settings
 
     now = time.time()
@@ -59,3 +60,61 @@ def test_netscape_marks_prefixed_cookies_secure() -> None:
         rows = [line.split("\t") for line in format_bundle(creds, "netscape", settings).splitlines()[2:]]
         secure = {row[5]: row[3] for row in rows}
         assert secure == {"cf_clearance": clearance_secure, "__Secure-next-auth.session-token": "TRUE"}
+
+
+def _bundle() -> Credentials:
+    now = time.time()
+    return Credentials(
+        site="http://127.0.0.1:8000",
+        user_agent='Mozilla/5.0 (X11) Chrome/131.0.0.0 Safari/537.36 "quoted"',
+        session_token="session-value",
+        clearance_token="clearance-value",
+        access_token="access-value",
+        clearance_expires_at=now + 60,
+        session_expires_at=now + 120,
+        headers={"sec-ch-ua-platform": '"Linux"'},
+        proxy="http://u:pw-secret@127.0.0.1:3128",
+    )
+
+
+def _settings() -> Settings:
+    from chatgpt_browser.config import load_settings
+
+    return load_settings({"url": "http://127.0.0.1:8000"}, environ={"CHATGPT_BROWSER_CONFIG": ""})
+
+
+def test_curl_config_quotes_values_and_carries_everything() -> None:
+    import shlex
+
+    from chatgpt_browser.cli.formats import format_bundle
+
+    text = format_bundle(_bundle(), "curl", _settings())
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    values = {line.split(" = ", 1)[0]: [] for line in lines}
+    for line in lines:
+        key, value = line.split(" = ", 1)
+        values[key].append(shlex.split(value)[0])  # curl's quoting is a subset of the shell's
+    assert 'User-Agent: Mozilla/5.0 (X11) Chrome/131.0.0.0 Safari/537.36 "quoted"' in values["header"]
+    assert "Authorization: Bearer access-value" in values["header"]
+    assert 'sec-ch-ua-platform: "Linux"' in values["header"]
+    assert values["cookie"] == [
+        "cf_clearance=clearance-value; __Secure-next-auth.session-token=session-value"
+    ]
+
+
+def test_storage_state_and_json_formats() -> None:
+    import json
+
+    from chatgpt_browser.cli.formats import browser_major, format_bundle
+
+    state = json.loads(format_bundle(_bundle(), "storage-state", _settings()))
+    cookies = {c["name"]: c for c in state["cookies"]}
+    assert cookies["__Secure-next-auth.session-token"]["httpOnly"] is True
+    assert cookies["__Secure-next-auth.session-token"]["secure"] is True
+    assert cookies["cf_clearance"]["domain"] == "127.0.0.1" and state["origins"] == []
+    text = format_bundle(_bundle(), "json", _settings())
+    assert "pw-secret" not in text
+    data = json.loads(text)
+    assert data["browser_major"] == 131 and data["proxy"] == "http://u:***@127.0.0.1:3128"
+    assert Credentials.from_json(text).access_token == "access-value"
+    assert browser_major("curl/8.0") is None

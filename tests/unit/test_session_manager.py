@@ -12,11 +12,11 @@ import pytest
 
 from chatgpt_browser.credentials import Credentials, CredentialSource
 from chatgpt_browser.errors import (
-    AuthenticationError,
-    ChallengeRequiredError,
+    ClearanceRejectedError,
     HumanNeededError,
     LockTimeoutError,
     NetworkError,
+    UnauthorizedError,
 )
 from chatgpt_browser.session.manager import SessionManager
 from chatgpt_browser.session.store import FileStore
@@ -147,7 +147,7 @@ def test_min_ttl_beyond_margin_triggers_renewal(tmp_path: Path, site: Site) -> N
 def test_dead_session_over_http_falls_back_to_browser(tmp_path: Path, site: Site) -> None:
     mgr = manager(tmp_path, site)
     mgr.store.save("acct", make(1, access_in=10))
-    site.http_error = AuthenticationError("session expired")
+    site.http_error = UnauthorizedError("session expired")
     renewed = mgr.get()
     assert site.calls == {"http": 1, "browser": 1}
     assert renewed.session_token == "session-2"
@@ -157,7 +157,7 @@ def test_dead_session_over_http_falls_back_to_browser(tmp_path: Path, site: Site
 def test_challenge_over_http_falls_back_to_browser(tmp_path: Path, site: Site) -> None:
     mgr = manager(tmp_path, site)
     mgr.store.save("acct", make(1, access_in=10))
-    site.http_error = ChallengeRequiredError("403 challenge", status_code=403)
+    site.http_error = ClearanceRejectedError("403 challenge", status_code=403)
     mgr.get()
     assert site.calls == {"http": 1, "browser": 1}
 
@@ -315,3 +315,41 @@ def test_bundle_from_another_egress_is_renewed_in_the_browser(tmp_path: Path, si
     # A manager that was told nothing about the egress does not judge it.
     assert manager(tmp_path, site).get().session_token == "session-3"
     assert site.calls == {"browser": 2}
+
+
+def test_on_stage_reaches_a_harvester_that_takes_it(tmp_path: Path, site: Site) -> None:
+    seen: list[str] = []
+    given: list[object] = []
+
+    def harvester(
+        *, profile_dir: Path | None, reason: str, stale: Credentials | None, on_stage: object
+    ) -> Credentials:
+        given.append(on_stage)
+        assert callable(on_stage)
+        on_stage("launch")
+        return make(7)
+
+    mgr = SessionManager(FileStore(tmp_path / "state"), harvester, key="acct", on_stage=seen.append)
+    assert mgr.get().session_token == "session-7"
+    assert seen == ["launch"] and given == [seen.append]
+    # a plain harvester (no on_stage parameter) still works when one is given
+    plain = manager(tmp_path / "other", site, on_stage=seen.append)
+    assert plain.get().source == "harvest"
+
+
+def test_waiter_returns_when_another_job_stores_a_fresh_bundle(tmp_path: Path, site: Site) -> None:
+    # The lock stays held (a slow holder); the waiter still returns once the record lands.
+    store = FileStore(tmp_path / "state")
+    mgr = SessionManager(store, site.harvester, key="acct", lock_timeout=30.0)
+    holder = store.lock("acct", 5)
+    holder.acquire()
+    try:
+        result: list[Credentials] = []
+        waiter = threading.Thread(target=lambda: result.append(mgr.get()))
+        waiter.start()
+        store.save("acct", make(42))
+        waiter.join(timeout=30)
+        assert not waiter.is_alive() and result[0].session_token == "session-42"
+    finally:
+        holder.release()
+    assert site.calls["browser"] == 0

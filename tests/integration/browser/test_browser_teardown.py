@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import chromium_pids, live_members, process_groups, wait_until
+from browser_helpers import chromium_pids, live_members, process_groups
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 

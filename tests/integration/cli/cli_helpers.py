@@ -58,10 +58,10 @@ def seed(
 def one_line_error(stderr: str, kind: str) -> None:
     """The CLI's failure contract: one line naming the error class, last on stderr.
 
-    Warnings logged on the way (e.g. "retrying headed") may precede it, each on its
-    own line and marked as such.
+    Warnings logged on the way (e.g. "retrying headed") and progress lines (`[  0.0s]
+    ...`, shown when stderr is not a terminal and -q is not given) may precede it.
     """
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert lines, "nothing on stderr"
     assert lines[-1].startswith(f"chatgpt-browser: {kind}"), stderr
-    assert all(line.startswith("WARNING: ") for line in lines[:-1]), stderr
+    assert all(line.startswith(("WARNING: ", "[")) for line in lines[:-1]), stderr

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from cli_helpers import EMAIL, one_line_error, run_cli, seed
 
+from chatgpt_browser.cli.exit_codes import ExitStatus
 from chatgpt_browser.emulator.process import Emulator
-from chatgpt_browser.errors import ExitStatus
 from chatgpt_browser.session.store import FileStore, account_key
 
 URL = "http://127.0.0.1:9"  # nothing listens there
@@ -261,7 +261,7 @@ def test_ca_file_lets_the_cli_trust_a_private_ca(make_emulator: Any, tmp_path: P
     args = base(state, emu.url, emu.account.email)
     untrusted = run_cli("ask", *args, "Hello there", home=tmp_path)
     assert untrusted.returncode == ExitStatus.NETWORK, untrusted.stderr
-    one_line_error(untrusted.stderr, "NetworkError")
+    one_line_error(untrusted.stderr, "ConnectError")  # a NetworkError: nothing was sent
     trusted = run_cli("ask", *args, "--ca-file", emu.ca_file, "--json", "Hello there", home=tmp_path)
     assert trusted.returncode == 0, trusted.stderr
     assert json.loads(trusted.stdout)["response"].startswith('You said: "Hello there')

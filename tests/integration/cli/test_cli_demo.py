@@ -13,6 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 STAGES = (
     "emulator_start",
     "cold_harvest",
+    "plain_requests_refused",
     "fresh_from_store",
     "http_renewal",
     "browser_reclear",

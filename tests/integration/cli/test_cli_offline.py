@@ -13,7 +13,7 @@ import pytest
 from cli_helpers import EMAIL, cli_env, one_line_error, run_cli, seed
 from cryptography.fernet import Fernet
 
-from chatgpt_browser.errors import ExitStatus
+from chatgpt_browser.cli.exit_codes import ExitStatus
 from chatgpt_browser.session.store import FileStore, account_key
 
 URL = "http://127.0.0.1:9"  # nothing listens there: these tests must not need the site
@@ -113,7 +113,7 @@ def test_logout_removes_record_and_profile(tmp_path: Path) -> None:
     assert "stored credentials and browser profile" in result.stdout
     assert not profile.exists() and FileStore(state).list_keys() == []
     again = run_cli("logout", "--json", *base(state), home=tmp_path)
-    assert json.loads(again.stdout) == {"account": EMAIL, "removed": []}
+    assert json.loads(again.stdout) == {"account": EMAIL, "site": URL, "removed": []}
 
 
 def test_importing_the_cli_does_not_load_playwright() -> None:
@@ -209,7 +209,7 @@ def test_network_failure_during_http_renewal(tmp_path: Path) -> None:
         seed(tmp_path / "state", url, access_in=30)  # access token expiring: HTTP renewal
         result = run_cli("session", *base(tmp_path / "state", url), home=tmp_path)
     assert result.returncode == ExitStatus.NETWORK
-    one_line_error(result.stderr, "NetworkError")
+    one_line_error(result.stderr, "ConnectError")  # a NetworkError: nothing was sent
 
 
 def test_interrupt_exit_code(tmp_path: Path) -> None:
@@ -235,7 +235,7 @@ def test_interrupt_exit_code(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=30)
     assert any("waiting for the account lock" in line for line in seen)
     assert proc.returncode == ExitStatus.INTERRUPTED
-    assert err.strip().splitlines()[-1] == "chatgpt-browser: interrupted"
+    assert err.strip().splitlines()[-1] == "chatgpt-browser: interrupted (SIGINT)"
 
 
 @pytest.mark.parametrize("command", ["ask", "moderate"])

@@ -56,10 +56,17 @@ def test_progress_on_a_terminal_only(emu: Emulator, tmp_path: Path, counting_chr
     assert "opening the browser (empty)" in terminal and "renewed by browser (harvest)" in terminal
     assert json.loads(out)["session_token"]  # stdout stays machine-readable
 
-    # the same renewal without a terminal: no progress at all
+    # the same renewal without a terminal: plain stage lines; with -q nothing at all
+    emu.admin.expire("clearance")
+    plain = run_cli(
+        "session", *args_for(emu, tmp_path, counting_chromium), "--renew",
+        home=tmp_path, DEMO_PASSWORD=emu.account.password,
+    )  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
+    assert "opening the browser (forced)" in plain.stderr and "\x1b[" not in plain.stderr
     emu.admin.expire("clearance")
     quiet = run_cli(
-        "session", *args_for(emu, tmp_path, counting_chromium), "--renew",
+        "session", "-q", *args_for(emu, tmp_path, counting_chromium), "--renew",
         home=tmp_path, DEMO_PASSWORD=emu.account.password,
     )  # fmt: skip
     assert quiet.returncode == 0 and quiet.stderr == ""
@@ -67,7 +74,7 @@ def test_progress_on_a_terminal_only(emu: Emulator, tmp_path: Path, counting_chr
 
 def test_verbose_logs_redact_secrets(emu: Emulator, tmp_path: Path, counting_chromium: Any) -> None:
     result = run_cli(
-        "session", "--verbose", *args_for(emu, tmp_path, counting_chromium),
+        "session", "-vv", *args_for(emu, tmp_path, counting_chromium),
         home=tmp_path, DEMO_PASSWORD=emu.account.password,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

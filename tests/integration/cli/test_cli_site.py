@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from cli_helpers import one_line_error, run_cli
 
+from chatgpt_browser.cli.exit_codes import ExitStatus
 from chatgpt_browser.emulator.process import Emulator
-from chatgpt_browser.errors import ExitStatus
 from chatgpt_browser.session.store import FileStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,11 +59,14 @@ def test_full_command_cycle(emu: Emulator, tmp_path: Path, counting_chromium: An
 
     flagged = run_cli("moderate", *args, "--json", "please flagme now", home=tmp_path, **pw)
     assert json.loads(flagged.stdout)["flagged"] is True
+    assert flagged.returncode == ExitStatus.FLAGGED, flagged.stderr
     clean = run_cli("moderate", *args, "a kind sentence", home=tmp_path, **pw)
     assert clean.stdout.strip() == "flagged: no, blocked: no"
     assert counting_chromium.launches == 1
 
-    logout = run_cli("logout", *args, home=tmp_path)
+    logout = run_cli(
+        "logout", "--url", emu.url, "--email", emu.account.email, "--state-dir", str(state), home=tmp_path
+    )
     assert logout.returncode == 0 and "browser profile" in logout.stdout
     # no stored bundle, no profile, no password: a person is needed
     again = run_cli("session", *args[:-2], home=tmp_path)
@@ -113,12 +116,15 @@ def test_challenge_not_cleared_exit_code(emu: Emulator, tmp_path: Path, counting
     args = account_args(emu, tmp_path / "s", counting_chromium)
     result = run_cli("session", "--config", str(config), *args, home=tmp_path, DEMO_PASSWORD="x")
     assert result.returncode == ExitStatus.CHALLENGE_NOT_CLEARED, result.stderr
-    one_line_error(result.stderr, "ChallengeError")
+    one_line_error(result.stderr, "ChallengeNotClearedError")
 
 
 def test_missing_browser_exit_code(emu: Emulator, tmp_path: Path) -> None:
     args = ["--url", emu.url, "--email", "a@example.com", "--state-dir", str(tmp_path / "s")]
-    result = run_cli("session", *args, "--executable", str(tmp_path / "no-chromium"), home=tmp_path)
+    result = run_cli(
+        "session", *args, "--executable", str(tmp_path / "no-chromium"), "--password-env", "PW",
+        home=tmp_path, PW="some-password",
+    )  # fmt: skip
     assert result.returncode == ExitStatus.BROWSER
     one_line_error(result.stderr, "BrowserNotFoundError")
 

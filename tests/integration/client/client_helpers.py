@@ -9,16 +9,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from chatgpt_browser.client.retry import RetryPolicy
+from support.bundles import HINTS, UA
+
+from chatgpt_browser.client import RetryPolicy
 from chatgpt_browser.credentials import Credentials
 from chatgpt_browser.emulator.process import Emulator
 
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
-HINTS = {
-    "sec-ch-ua": '"Chromium";v="120", "Not?A_Brand";v="8"',
-    "sec-ch-ua-mobile": "?0",
-    "sec-ch-ua-platform": '"Linux"',
-}
+__all__ = ["FAST_RETRY", "HINTS", "UA", "MintingProvider", "mint"]
 
 #: Retries as in production, but with waits short enough for tests.
 FAST_RETRY = RetryPolicy(

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from client_helpers import FAST_RETRY
 
-from chatgpt_browser.client.api import ChatGPTAPI
+from chatgpt_browser.client import ChatGPTAPI
 from chatgpt_browser.credentials import Credentials
 from chatgpt_browser.emulator.process import Emulator
 

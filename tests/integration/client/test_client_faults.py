@@ -10,22 +10,21 @@ from typing import ClassVar
 import pytest
 from client_helpers import FAST_RETRY, UA, MintingProvider, mint, requests_count
 
-from chatgpt_browser.client.api import ChatGPTAPI
-from chatgpt_browser.client.refresh import refresh_credentials
-from chatgpt_browser.client.retry import RetryPolicy
-from chatgpt_browser.client.transport import make_transport
+from chatgpt_browser.client import ChatGPTAPI, RetryPolicy, refresh_credentials
+from chatgpt_browser.client._transport import make_transport
 from chatgpt_browser.config import SiteProfile, Timeouts
 from chatgpt_browser.emulator.process import Emulator
 from chatgpt_browser.errors import (
-    AuthenticationError,
-    ChallengeRequiredError,
     ChatGPTError,
     ChatGPTTimeoutError,
+    ClearanceRejectedError,
+    MessageMaybeSentError,
     NetworkError,
     RateLimitError,
     ServerError,
     SiteAtCapacityError,
     StreamError,
+    UnauthorizedError,
 )
 
 Make = Callable[..., ChatGPTAPI]
@@ -41,12 +40,31 @@ class SleepRecorder:
         self.sleeps.append(seconds)
 
 
+MODERATIONS = "/backend-api/moderations"
+
+
 @pytest.mark.parametrize("status", [500, 502, 524])
-def test_server_errors_are_retried(emulator: Emulator, make_client: Make, status: int) -> None:
+def test_server_errors_are_retried_where_a_replay_is_safe(
+    emulator: Emulator, make_client: Make, status: int
+) -> None:
+    api = make_client(mint(emulator))
+    emulator.admin.fault(MODERATIONS, "status", status=status, count=2)
+    assert api.send_moderation("retry me").flagged is False
+    assert requests_count(emulator, f"POST {MODERATIONS} {status}") == 2
+
+
+@pytest.mark.parametrize("status", [500, 502, 524])
+def test_a_conversation_post_that_may_have_been_processed_is_never_replayed(
+    emulator: Emulator, make_client: Make, status: int
+) -> None:
     api = make_client(mint(emulator))
     emulator.admin.fault(CONVERSATION, "status", status=status, count=2)
-    assert api.send_message("retry me").response.startswith("You said")
-    assert requests_count(emulator, f"POST /backend-api/conversation {status}") == 2
+    with pytest.raises(MessageMaybeSentError) as info:
+        api.send_message("post me once", message_id="m-1", parent_message_id="p-1")
+    assert (info.value.message_id, info.value.parent_message_id) == ("m-1", "p-1")
+    assert info.value.status_code == status
+    assert requests_count(emulator, f"POST /backend-api/conversation {status}") == 1
+    assert requests_count(emulator, POSTS) == 0
 
 
 def test_retries_are_bounded_and_raise_the_typed_error(emulator: Emulator, make_client: Make) -> None:
@@ -58,11 +76,21 @@ def test_retries_are_bounded_and_raise_the_typed_error(emulator: Emulator, make_
     assert requests_count(emulator, "POST /backend-api/conversation 503") == 3
 
 
-def test_connection_reset_before_headers_is_retried(emulator: Emulator, make_client: Make) -> None:
+def test_connection_reset_after_sending_is_not_replayed(emulator: Emulator, make_client: Make) -> None:
     api = make_client(mint(emulator))
     emulator.admin.fault(CONVERSATION, "reset", count=1)
-    assert api.send_message("reset once").response
-    assert requests_count(emulator, POSTS) == 1
+    with pytest.raises(MessageMaybeSentError) as info:
+        api.send_message("reset once")
+    assert info.value.message_id and isinstance(info.value.__cause__, NetworkError)
+    assert requests_count(emulator, POSTS) == 0
+    assert api.send_message("the next one goes").response  # nothing is left broken
+
+
+def test_connection_reset_of_a_moderation_is_retried(emulator: Emulator, make_client: Make) -> None:
+    api = make_client(mint(emulator))
+    emulator.admin.fault(MODERATIONS, "reset", count=1)
+    assert api.send_moderation("reset once").flagged is False
+    assert requests_count(emulator, f"POST {MODERATIONS} 200") == 1
 
 
 def test_rate_limit_honours_retry_after(emulator: Emulator, make_client: Make) -> None:
@@ -122,7 +150,7 @@ def test_clock_moved_past_token_expiry(make_emulator: Callable[..., Emulator], m
 def test_401_codes_are_kept(emulator: Emulator, make_client: Make, code: str) -> None:
     api = make_client(mint(emulator), retry=RetryPolicy.no_retries())
     emulator.admin.fault(CONVERSATION, "status", status=401, body={"detail": {"message": "no", "code": code}})
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(UnauthorizedError) as info:
         api.send_message("401")
     assert info.value.code == code and info.value.status_code == 401
 
@@ -138,7 +166,7 @@ def test_dead_session_resets_through_the_provider(emulator: Emulator, make_clien
 def test_dead_session_without_provider_raises(emulator: Emulator, make_client: Make) -> None:
     api = make_client(mint(emulator))
     emulator.admin.expire("session")
-    with pytest.raises(AuthenticationError, match="no longer valid"):
+    with pytest.raises(UnauthorizedError, match="no longer valid"):
         api.send_message("dead")
 
 
@@ -158,7 +186,7 @@ def test_challenge_gets_a_new_clearance_once(emulator: Emulator, make_client: Ma
 def test_challenge_without_provider_raises(emulator: Emulator, make_client: Make) -> None:
     api = make_client(mint(emulator))
     emulator.admin.expire("clearance")
-    with pytest.raises(ChallengeRequiredError):
+    with pytest.raises(ClearanceRejectedError):
         api.refresh_session()
 
 
@@ -172,14 +200,14 @@ def test_circuit_breaker_stops_hammering(emulator: Emulator, make_client: Make) 
     api = make_client(bad, provider=provider, retry=policy)
     messages = []
     for _ in range(5):
-        with pytest.raises(ChallengeRequiredError) as info:
+        with pytest.raises(ClearanceRejectedError) as info:
             api.refresh_session()
         messages.append(str(info.value))
     opened = [i for i, m in enumerate(messages) if "circuit breaker open" in m]
     assert opened and opened[0] <= 3 and opened == list(range(opened[0], 5))
     assert len(provider.renewals) <= 3  # each renewal is a harvest: bounded too
     before = emulator.admin.stats()["challenges"]["served"]
-    with pytest.raises(ChallengeRequiredError, match="circuit breaker open"):
+    with pytest.raises(ClearanceRejectedError, match="circuit breaker open"):
         api.send_message("still open")
     assert emulator.admin.stats()["challenges"]["served"] == before  # nothing sent
 
@@ -237,7 +265,7 @@ def test_refresh_error_from_the_site(make_emulator: Callable[..., Emulator], mak
     emu = make_emulator(refresh_error=True)
     api = make_client(mint(emu))
     emu.admin.expire("access_token")  # the site must refresh it upstream, and fails
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(UnauthorizedError) as info:
         api.refresh_session()
     assert info.value.code == "RefreshAccessTokenError"
 
@@ -255,10 +283,10 @@ def test_refresh_credentials_function(emulator: Emulator, transport_name: str) -
     again = refresh_credentials(updated, site=SiteProfile(base_url=emulator.url))
     assert again.session_token != updated.session_token
     emulator.admin.revoke("session")
-    with pytest.raises(AuthenticationError):
+    with pytest.raises(UnauthorizedError):
         refresh_credentials(again)
     emulator.admin.expire("clearance")
-    with pytest.raises(ChallengeRequiredError):
+    with pytest.raises(ClearanceRejectedError):
         refresh_credentials(mint(emulator).replace(clearance_token=again.clearance_token))
 
 
@@ -309,7 +337,9 @@ def test_redirect_to_another_host_is_not_followed(
 
 
 def test_tls_with_the_emulator_ca(make_emulator: Callable[..., Emulator], make_client: Make) -> None:
-    emu = make_emulator(tls=True)
+    # About trusting a private CA on both transports: the TLS fingerprint layer (which
+    # refuses the requests transport a Chromium-bound clearance) is tests/integration/edge/'s.
+    emu = make_emulator(tls=True, tls_fingerprint="off")
     assert emu.url.startswith("https://") and emu.ca_file
     api = make_client(mint(emu), verify=emu.ca_file)
     assert api.send_message("over tls").response

@@ -9,8 +9,7 @@ from collections.abc import Callable
 import pytest
 from client_helpers import mint, requests_count
 
-from chatgpt_browser.client.api import ChatGPTAPI
-from chatgpt_browser.client.retry import RetryPolicy
+from chatgpt_browser.client import ChatGPTAPI, RetryPolicy
 from chatgpt_browser.config import SiteProfile
 from chatgpt_browser.credentials import Credentials
 from chatgpt_browser.emulator.process import Emulator

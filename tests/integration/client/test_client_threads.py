@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from client_helpers import MintingProvider, mint, requests_count
 
-from chatgpt_browser.client.api import ChatGPTAPI
+from chatgpt_browser.client import ChatGPTAPI
 from chatgpt_browser.emulator.process import Emulator
 
 Make = Callable[..., ChatGPTAPI]

@@ -32,7 +32,11 @@ def harvester(*, profile_dir, reason, stale):
     return Credentials(site="http://127.0.0.1:9", user_agent="UA", session_token=f"session-{os.getpid()}",
                        clearance_token="c", clearance_expires_at=now + 1800, session_expires_at=now + 86400)
 
-manager = SessionManager(FileStore(state), harvester, key="acct", lock_timeout=float(sys.argv[4]))
+def progress(message):
+    print(message, file=sys.stderr, flush=True)  # "waiting for the account lock": queued
+
+manager = SessionManager(FileStore(state), harvester, key="acct", lock_timeout=float(sys.argv[4]),
+                         progress=progress)
 creds = manager.get()
 print(json.dumps({"pid": os.getpid(), "session": creds.session_token}))
 """
@@ -45,6 +49,21 @@ def start(state: Path, calls: Path, hold: float, lock_timeout: float = 30.0) -> 
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def holds_lock_file(pid: int) -> bool:
+    """True when process `pid` has the account's lock file open."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd).endswith("acct.lock"):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def wait_for_line(path: Path, deadline: float) -> str:
@@ -78,7 +97,9 @@ def test_sigkill_of_the_holder_frees_the_lock(tmp_path: Path) -> None:
         first = wait_for_line(calls, time.monotonic() + 30)
         assert first.startswith(f"{holder.pid} ")
         waiters = [start(state, calls, hold=0.2) for _ in range(3)]
-        time.sleep(0.3)  # let them queue on the lock (correctness does not depend on it)
+        for waiter in waiters:  # each says it queues on the lock before the holder dies
+            assert waiter.stderr is not None
+            assert waiter.stderr.readline().strip() == "waiting for the account lock"
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait(timeout=10)
         results = []

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 from cryptography.fernet import Fernet
+from support.waiting import wait_until
 
 from chatgpt_browser.credentials import Credentials
 from chatgpt_browser.errors import LockTimeoutError, StoreError
@@ -105,10 +106,21 @@ def test_lock_excludes_and_times_out(store: RedisStore) -> None:
 
 
 def test_watchdog_keeps_a_long_holder(store: RedisStore) -> None:
-    # lock_ttl is 1 s: holding it for 2.5 s only works because the watchdog extends it.
+    # lock_ttl is 1 s: the lock outlives it only because the watchdog extends it. Wait
+    # until the key's remaining lifetime has gone back up twice (two extensions seen).
+    key = f"{store.namespace}:lock:k"
     with store.lock("k", timeout=1):
-        time.sleep(2.5)
-        assert store.client.exists(f"{store.namespace}:lock:k")
+        seen = {"last": store.client.pttl(key), "extensions": 0}
+
+        def extended_twice() -> bool:
+            now = store.client.pttl(key)
+            if now > seen["last"]:
+                seen["extensions"] += 1
+            seen["last"] = now
+            return seen["extensions"] >= 2
+
+        wait_until(extended_twice, 30, "two watchdog extensions", interval=0.02)
+        assert store.client.exists(key)
         with pytest.raises(LockTimeoutError), store.lock("k", timeout=0.2):
             pass
 

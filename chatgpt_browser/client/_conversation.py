@@ -1,0 +1,104 @@
+"""A conversation: carries `conversation_id` and `parent_message_id` between messages."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+from ._models import ChatResponse
+
+
+class MessageSender(Protocol):
+    """What a conversation needs of a client (`ChatGPTAPI` is one); no import cycle."""
+
+    def send_message(
+        self,
+        message: str,
+        *,
+        conversation_id: str | None = ...,
+        parent_message_id: str | None = ...,
+        timeout: float | None = ...,
+        on_progress: Callable[[ChatResponse], None] | None = ...,
+    ) -> ChatResponse: ...
+
+    def stream_message(
+        self,
+        message: str,
+        *,
+        conversation_id: str | None = ...,
+        parent_message_id: str | None = ...,
+        timeout: float | None = ...,
+    ) -> Iterable[ChatResponse]: ...
+
+
+class Conversation:
+    """Send messages in one thread of conversation (like the original `getConversation`).
+
+    Each answer's `conversation_id` and `message_id` become the next message's
+    `conversation_id` and `parent_message_id`. Not meant to be shared between threads
+    (a lock keeps two sends from interleaving if it is).
+    """
+
+    def __init__(
+        self,
+        api: MessageSender,
+        *,
+        conversation_id: str | None = None,
+        parent_message_id: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.api = api
+        self.timeout = timeout
+        self.conversation_id = conversation_id
+        self.parent_message_id = parent_message_id
+        self.history: list[tuple[str, ChatResponse]] = []
+        self._lock = threading.Lock()
+
+    def send_message(
+        self,
+        message: str,
+        *,
+        on_progress: Callable[[ChatResponse], None] | None = None,
+        **options: Any,
+    ) -> ChatResponse:
+        """Send the next message; options as for `ChatGPTAPI.send_message`."""
+        options.setdefault("timeout", self.timeout)
+        with self._lock:
+            result = self.api.send_message(
+                message,
+                conversation_id=self.conversation_id,
+                parent_message_id=self.parent_message_id,
+                on_progress=on_progress,
+                **options,
+            )
+            self._advance(message, result)
+            return result
+
+    def stream_message(self, message: str, **options: Any) -> Iterator[ChatResponse]:
+        """Like `send_message`, yielding each update; the ids advance when it completes."""
+        options.setdefault("timeout", self.timeout)
+        with self._lock:
+            stream = self.api.stream_message(
+                message,
+                conversation_id=self.conversation_id,
+                parent_message_id=self.parent_message_id,
+                **options,
+            )
+            yield from stream
+            result = getattr(stream, "result", None)
+            if result is not None:
+                self._advance(message, result)
+
+    def _advance(self, message: str, result: ChatResponse) -> None:
+        if result.conversation_id:
+            self.conversation_id = result.conversation_id
+        if result.message_id:
+            self.parent_message_id = result.message_id
+        self.history.append((message, result))
+
+    def __repr__(self) -> str:
+        return f"Conversation(conversation_id={self.conversation_id!r}, messages={len(self.history)})"
+
+
+__all__ = ["Conversation", "MessageSender"]
