@@ -87,7 +87,10 @@ def test_black_hole_site_cli_exits_8_in_time(black_hole: BlackHole, cli_env: Any
     code, stderr, took = _run_cli(env, "login", timeout=10 * deadline)
     assert code == 8, stderr
     assert took < 3 * deadline + 5  # + the interpreter's and the store's start
-    assert "NetworkError" in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    # One error line, last; before it only the progress lines of the stages ("[  0.1s] ...").
+    *progress, error = stderr.strip().splitlines()
+    assert error.startswith("chatgpt-browser: NetworkError:"), stderr
+    assert all(line.startswith("[") for line in progress), stderr
     assert not any(noise in stderr for noise in NOISE)
     assert not _processes_under(tmp_path)
 
