@@ -33,7 +33,7 @@ from .session.manager import HttpRefresher, Progress, SessionManager
 from .session.store import CredentialStore, FileStore, account_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client.api import ChatGPTAPI
+    from .client import ChatGPTAPI
     from .session.pool import AccountPool
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def build_http_refresher(settings: Settings) -> HttpRefresher:
     """One /api/auth/session call with the bundle (rotates cookie and access token)."""
 
     def refresher(credentials: Credentials) -> Credentials:
-        from .client.refresh import refresh_credentials  # lazy: loads requests
+        from .client import refresh_credentials  # lazy: loads requests
 
         return refresh_credentials(
             credentials, site=settings.site(), timeout=settings.timeouts.read, verify=verify_for(settings)
@@ -190,7 +190,7 @@ def build_pool(
 
 def build_client(settings: Settings, *, manager: SessionManager | None = None, **options: Any) -> ChatGPTAPI:
     """A ChatGPTAPI that asks the session manager for credentials and renewals."""
-    from .client.api import ChatGPTAPI
+    from .client import ChatGPTAPI
 
     source = manager if manager is not None else build_manager(settings)
     proxy, verify = checked_proxy(settings.proxy), verify_for(settings)

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-from .settings_checks import check_settings
+from .settings_checks import check_settings, checked_hosts
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,11 +67,17 @@ class SiteProfile:
     chat_ready: str = "textarea"
     #: Extra hosts (besides the base URL's) that may receive tokens.
     extra_hosts: tuple[str, ...] = ()
+    #: Hosts of the login service (auth0) that may show the login form and receive the
+    #: password and one-time code; the site's own host always may.
+    auth_hosts: tuple[str, ...] = ("auth0.openai.com",)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"site URL must be http(s)://host[:port], got {self.base_url!r}")
+        if "@" in parts.netloc:
+            # `user:password@` would reach logs, `ps` and folder names: never take it.
+            raise ConfigError("site URL must not contain a user name or password (user:password@host)")
         try:
             parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
         except ValueError:
@@ -144,11 +150,18 @@ class Settings:
     #: environment. Off by default: the clearance is bound to the egress IP the browser
     #: used, so a proxy picked up silently from the environment would break it.
     trust_env: bool = False
+    #: Hosts of the site's login service that may show the login form and receive the
+    #: password (`SiteProfile.auth_hosts`); the site's own host always may.
+    auth_hosts: tuple[str, ...] = SiteProfile.auth_hosts
     #: Where `url` came from: "flag", "env", "file", "store" or "default" (the real site).
     url_source: str = "default"
 
+    def __post_init__(self) -> None:
+        if "@" in urlsplit(self.url).netloc:  # before it names a profile folder
+            raise ConfigError("site URL must not contain a user name or password (user:password@host)")
+
     def site(self) -> SiteProfile:
-        return SiteProfile(base_url=self.url)
+        return SiteProfile(base_url=self.url, auth_hosts=self.auth_hosts)
 
     def resolved_password(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The configured password: `password`, else the `password_env` variable (which
@@ -250,6 +263,7 @@ _ENV_SETTINGS = (
     "renew_margin",
     "profile_dir",
     "trust_env",
+    "auth_hosts",
 )
 # Not settings a user gives: bookkeeping of load_settings().
 _INTERNAL_FIELDS = ("url_source",)
@@ -270,6 +284,8 @@ def _coerce(name: str, value: Any) -> Any:
         if str(value).lower() not in _BOOL:
             raise ConfigError(f"{name} must be true or false, got {value!r}")
         return _BOOL[str(value).lower()]
+    if name == "auth_hosts":  # TOML list, env "a, b", flags repeated
+        return checked_hosts(name, value)
     if name in ("min_ttl", "renew_margin"):
         try:
             return float(value)

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .cli.exit_codes import ExitStatus
 from .config import Settings
-from .errors import ExitStatus
 
 T = TypeVar("T")
 

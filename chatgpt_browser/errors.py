@@ -15,6 +15,8 @@
     |   +-- CorruptRecordError                a record that does not parse (moved aside)
     |   +-- LockTimeoutError                  another job held the lock too long
     +-- NoHealthyAccountError                 every account of a pool is quarantined
+    +-- SecurityError                         credentials would go to a foreign origin
+    +-- NotTheSiteError                       no challenge, login page or session endpoint
     +-- ChatGPTError                          an HTTP exchange with the site failed
         +-- UnauthorizedError (401)           -> refresh, then a new session
         +-- ClearanceRejectedError (403)      -> clear the challenge again
@@ -30,38 +32,20 @@
         +-- StreamError                       a stream broke; carries `partial_response`
         +-- AbortedError                      the caller aborted
         +-- MessageMaybeSentError             a message POST may have reached the server
+        +-- TLSFingerprintError               a fresh clearance sent with another TLS family
 
 Deprecated aliases (kept for one release): `AuthError` = `LoginFailedError`,
 `AuthenticationError` = `UnauthorizedError`, `ChallengeError` = `ChallengeNotClearedError`,
 `ChallengeRequiredError` = `ClearanceRejectedError`.
 
 Messages never contain secrets: use `chatgpt_browser.redact.fingerprint()` when a token
-must be identified. The `exit_code` attributes are the CLI's business and move to it.
+must be identified. Exit codes are the CLI's business: `chatgpt_browser/cli/exit_codes.py`
+maps each class to one.
 """
 
 from __future__ import annotations
 
-import enum
 from typing import Any
-
-
-class ExitStatus(enum.IntEnum):
-    """Process exit codes of the `chatgpt-browser` CLI (documented in the README)."""
-
-    OK = 0
-    ERROR = 1
-    BAD_CONFIG = 2
-    AUTH_FAILED = 3
-    HUMAN_NEEDED = 4
-    CHALLENGE_NOT_CLEARED = 5
-    BLOCKED = 6
-    RATE_LIMITED = 7
-    NETWORK = 8
-    BROWSER = 9
-    STORE = 10
-    LOCK_TIMEOUT = 11
-    MESSAGE_MAYBE_SENT = 16
-    INTERRUPTED = 130
 
 
 class ChatGPTBrowserError(Exception):
@@ -69,8 +53,6 @@ class ChatGPTBrowserError(Exception):
 
     `artifacts_dir`, when set, names a folder with a screenshot and the page HTML.
     """
-
-    exit_code: ExitStatus = ExitStatus.ERROR
 
     def __init__(self, message: str = "", *, artifacts_dir: str | None = None) -> None:
         if artifacts_dir:
@@ -82,8 +64,6 @@ class ChatGPTBrowserError(Exception):
 class ConfigError(ChatGPTBrowserError):
     """Bad or missing configuration (argument, environment variable, TOML file)."""
 
-    exit_code = ExitStatus.BAD_CONFIG
-
 
 class InputError(ConfigError):
     """Bad user input: a prompt or file that is not valid text, and the like."""
@@ -91,8 +71,6 @@ class InputError(ConfigError):
 
 class BrowserError(ChatGPTBrowserError):
     """The browser could not be started, connected to, or stopped working."""
-
-    exit_code = ExitStatus.BROWSER
 
 
 class BrowserNotFoundError(BrowserError):
@@ -106,19 +84,13 @@ class BrowserCrashedError(BrowserError):
 class ChallengeNotClearedError(ChatGPTBrowserError):
     """The harvest could not clear the Cloudflare challenge within its budget."""
 
-    exit_code = ExitStatus.CHALLENGE_NOT_CLEARED
-
 
 class BlockedError(ChallengeNotClearedError):
     """The site answered with a hard block ("Access denied", error 1020)."""
 
-    exit_code = ExitStatus.BLOCKED
-
 
 class LoginFailedError(ChatGPTBrowserError):
     """The harvest could not log in."""
-
-    exit_code = ExitStatus.AUTH_FAILED
 
 
 class InvalidCredentialsError(LoginFailedError):
@@ -131,13 +103,9 @@ class HumanNeededError(LoginFailedError):
     Run `chatgpt-browser login --headed` once, or configure a solver / TOTP secret.
     """
 
-    exit_code = ExitStatus.HUMAN_NEEDED
-
 
 class StoreError(ChatGPTBrowserError):
     """Stored credentials could not be read or written."""
-
-    exit_code = ExitStatus.STORE
 
 
 class CorruptRecordError(StoreError):
@@ -146,8 +114,6 @@ class CorruptRecordError(StoreError):
 
 class LockTimeoutError(StoreError):
     """Waiting for another job's lock took longer than allowed."""
-
-    exit_code = ExitStatus.LOCK_TIMEOUT
 
 
 class NoHealthyAccountError(ChatGPTBrowserError):
@@ -164,7 +130,6 @@ class ChatGPTError(ChatGPTBrowserError):
     `retry_after`, `partial_response`) are set here, once, for all of them.
     """
 
-    exit_code = ExitStatus.NETWORK
     #: The status a subclass stands for when the caller names none (401, 429, ...).
     default_status: int | None = None
 
@@ -201,7 +166,6 @@ class UnauthorizedError(ChatGPTError):
     `code` is the server's code (`token_expired`, `invalid_api_key`, `invalid_jwt`).
     """
 
-    exit_code = ExitStatus.AUTH_FAILED
     default_status = 401
 
 
@@ -209,14 +173,12 @@ class ClearanceRejectedError(ChatGPTError):
     """403 with a Cloudflare challenge page: the clearance is missing, expired or
     bound to another IP / User-Agent."""
 
-    exit_code = ExitStatus.CHALLENGE_NOT_CLEARED
     default_status = 403
 
 
 class RateLimitError(ChatGPTError):
     """429: too many requests, or another message is still streaming."""
 
-    exit_code = ExitStatus.RATE_LIMITED
     default_status = 429
 
 
@@ -228,8 +190,6 @@ class ConversationNotFoundError(ChatGPTError):
 
 class InvalidRequestError(ChatGPTError):
     """400 / 413 / 422: the site rejected the request as invalid; resending will not help."""
-
-    exit_code = ExitStatus.BAD_CONFIG
 
 
 class MessageTooLongError(InvalidRequestError):
@@ -277,8 +237,6 @@ class MessageMaybeSentError(ChatGPTError):
     message that may have been posted; the cause is in `__cause__`.
     """
 
-    exit_code = ExitStatus.MESSAGE_MAYBE_SENT
-
     def __init__(
         self,
         message: str,
@@ -320,7 +278,6 @@ __all__ = [
     "ConnectError",
     "ConversationNotFoundError",
     "CorruptRecordError",
-    "ExitStatus",
     "HumanNeededError",
     "InputError",
     "InvalidCredentialsError",
@@ -347,4 +304,15 @@ class TLSFingerprintError(ChatGPTError):
     TLS handshake is not that browser's: the edge binds clearances to the TLS client
     family. Clearing again cannot help; use the impersonating transport. Not retried."""
 
-    exit_code = ExitStatus.CHALLENGE_NOT_CLEARED
+
+# --- added by BROWSER ---
+class SecurityError(ChatGPTBrowserError):
+    """Credentials would have gone to a foreign origin (a login page off the site's
+    allowed hosts); nothing was typed or sent there."""
+
+
+class NotTheSiteError(ChatGPTBrowserError):
+    """The URL shows no challenge, no login page and no session endpoint: not the site."""
+
+
+__all__ += ["NotTheSiteError", "SecurityError"]

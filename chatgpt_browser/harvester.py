@@ -3,23 +3,21 @@ call into `browser.harvest` (Playwright is imported only when a harvest runs).
 
 Before any browser starts: the TOTP secret is checked, and a login that needs a password
 nobody gave fails at once (exit 4; exit 2 for `login --force`) instead of launching a
-browser that can only fail. Newer harvest keywords (`on_stage`, `force_login`) are passed
-only when `harvest()` accepts them, so this works with either side of a merge.
+browser that can only fail. `login` (with a password) and `login --force` ask the harvest
+for a full login (`force_login`), so a wrong password fails even when the profile holds a
+live session; the profile itself is never moved aside.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import inspect
 import logging
 import os
 import re
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from .browser import inputs
 from .config import Settings
@@ -78,12 +76,6 @@ def _no_password(settings: Settings) -> str:
     )
 
 
-def _supported(func: Callable[..., Any], **options: Any) -> dict[str, Any]:
-    """The options `func` accepts: newer harvest keywords light up once they exist."""
-    params = inspect.signature(func).parameters
-    return {name: value for name, value in options.items() if name in params}
-
-
 def build_harvester(
     settings: Settings,
     *,
@@ -120,54 +112,28 @@ def build_harvester(
         if profile_dir is not None:
             profile_dir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         log.info("browser harvest for %s (%s)", settings.email, reason)
-        full_login = (force_login or login_if_password) and secret is not None
-        extra = _supported(harvest, on_stage=on_stage, force_login=full_login)
-        options = {
-            "email": settings.email, "password": secret, "totp_secret": totp_secret,
-            "interactive": interactive, "artifacts_dir": artifacts, **extra,
-        }  # fmt: skip
-        if full_login and "force_login" not in extra and not _profile_is_empty(profile_dir):
-            # This harvest cannot be told to log in: an empty profile makes it.
-            with _fresh_profile(profile_dir):
-                return _call(harvest, settings, profile_dir, options)
-        return _call(harvest, settings, profile_dir, options)
+        return harvest(
+            settings.url,
+            site=settings.site(),  # the auth hosts the login may use
+            email=settings.email,
+            password=secret,
+            totp_secret=totp_secret,
+            profile_dir=profile_dir,
+            executable=settings.executable,
+            headless=settings.headless,
+            proxy=settings.proxy,
+            cdp_url=settings.cdp_url,
+            interactive=interactive,
+            timeout=settings.timeouts.harvest,
+            challenge_timeout=settings.timeouts.challenge,
+            timeouts=settings.timeouts,
+            artifacts_dir=artifacts,
+            ca_file=settings.ca_file,
+            force_login=(force_login or login_if_password) and secret is not None,
+            on_stage=on_stage,
+        )
 
     return harvester
-
-
-def _call(
-    harvest: Callable[..., Credentials], settings: Settings, profile_dir: Path | None, options: dict[str, Any]
-) -> Credentials:
-    return harvest(
-        settings.url,
-        profile_dir=profile_dir,
-        executable=settings.executable,
-        headless=settings.headless,
-        proxy=settings.proxy,
-        cdp_url=settings.cdp_url,
-        timeout=settings.timeouts.harvest,
-        challenge_timeout=settings.timeouts.challenge,
-        timeouts=settings.timeouts,
-        ca_file=settings.ca_file,
-        **options,
-    )
-
-
-@contextlib.contextmanager
-def _fresh_profile(profile_dir: Path | None) -> Iterator[None]:
-    """Run with an empty profile at `profile_dir`; keep the new one on success, put the
-    old one back on failure (a wrong password must not cost the saved session)."""
-    assert profile_dir is not None
-    aside = profile_dir.with_name(profile_dir.name + ".before-login")
-    shutil.rmtree(aside, ignore_errors=True)
-    os.replace(profile_dir, aside)
-    try:
-        yield
-    except BaseException:
-        shutil.rmtree(profile_dir, ignore_errors=True)
-        os.replace(aside, profile_dir)
-        raise
-    shutil.rmtree(aside, ignore_errors=True)
 
 
 __all__ = ["KEEP_ARTIFACTS", "PasswordProvider", "build_harvester", "prepare_artifacts_dir"]

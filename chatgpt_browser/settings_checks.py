@@ -4,9 +4,10 @@ renewal can give opens a browser on every run). Pure: no environment, no I/O but
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -36,6 +37,31 @@ def check_settings(settings: Settings) -> None:
         _check_proxy(settings.proxy)
 
 
+# A bare host name or IP address (no scheme, port or path): what the origin guard compares.
+_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+def _bare_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(_HOST_NAME.match(host))
+    return True
+
+
+def checked_hosts(name: str, value: Any) -> tuple[str, ...]:
+    """Host names from a TOML list, a comma/space separated string (environment) or a
+    list of flags; lower-cased. Anything but a bare host is a ConfigError."""
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
+        raise ConfigError(f"{name} must be a list of host names, got {value!r}")
+    hosts = tuple(item.strip().lower().strip("[]") for item in items if item.strip())
+    bad = [host for host in hosts if not _bare_host(host)]
+    if bad:
+        raise ConfigError(f"{name} takes bare host names (auth0.example.com), got {bad[0]!r}")
+    return hosts
+
+
 def _check_proxy(proxy: str) -> None:
     shown = proxy.split("@")[-1]  # never echo the user:password part
     parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
@@ -54,4 +80,4 @@ def _check_proxy(proxy: str) -> None:
         raise ConfigError(f"proxy must be scheme://[user:password@]host:port, got {shown!r}")
 
 
-__all__ = ["check_settings"]
+__all__ = ["check_settings", "checked_hosts"]

@@ -1,22 +1,19 @@
 """Pure helpers that turn what the browser saw into a `Credentials` bundle.
 
 No Playwright here: cookies are plain dicts (Playwright's shape: name, value, domain,
-path, expires), the session answer is the JSON text of `/api/auth/session`, headers are
-the lower-cased request headers the browser really sent.
+path, expires), the session answer is `/api/auth/session` parsed by `site.py` (the
+client's rules), headers are the lower-cased request headers the browser really sent.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from ..config import SiteProfile
-from ..credentials import Credentials, parse_iso8601
+from ..credentials import Credentials
 from ..errors import LoginFailedError
-from ..site import CLIENT_HINT_HEADERS, access_token_expiry, client_hints, session_has_user
-from ..site import session_document as parse_session
+from ..site import CLIENT_HINT_HEADERS, SessionAnswer, access_token_expiry, client_hints
 
 
 def cookie_value(cookies: Iterable[Mapping[str, object]], name: str) -> str | None:
@@ -37,19 +34,10 @@ def cookie_value(cookies: Iterable[Mapping[str, object]], name: str) -> str | No
     return "".join(value for _, value in chunks)
 
 
-def parse_json_object(text: str) -> dict[str, Any] | None:
-    """The JSON object in `text`, or None if it is not one (HTML, truncated, a list)."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def build_credentials(
     *,
     site: SiteProfile,
-    session_data: Mapping[str, object],
+    session: SessionAnswer,
     cookies: Iterable[Mapping[str, object]],
     sent_headers: Mapping[str, str],
     account: str | None,
@@ -68,19 +56,17 @@ def build_credentials(
     user_agent = lowered.get("user-agent")
     if not user_agent:
         raise LoginFailedError("could not read the User-Agent the browser sent")
-    token = session_data.get("accessToken")
-    access_token = token if isinstance(token, str) and token else None
-    access_expiry = access_token_expiry(access_token, now=now, ttl=site.access_token_ttl)
-    user = session_data.get("user") or {}
+    access_expiry = access_token_expiry(session.access_token, now=now, ttl=site.access_token_ttl)
+    email = session.user.get("email")
     return Credentials(
         site=site.base_url,
         user_agent=user_agent,
         session_token=session_token,
         clearance_token=clearance,
-        account=account or (user.get("email") if isinstance(user, dict) else None),
+        account=account or (email if isinstance(email, str) else None),
         clearance_expires_at=now + site.clearance_ttl if clearance else None,
-        session_expires_at=parse_iso8601(session_data.get("expires")),
-        access_token=access_token,
+        session_expires_at=session.session_expires_at,
+        access_token=session.access_token,
         access_token_expires_at=access_expiry,
         headers=client_hints(sent_headers),
         proxy=proxy,
@@ -95,6 +81,4 @@ __all__ = [
     "build_credentials",
     "client_hints",
     "cookie_value",
-    "parse_session",
-    "session_has_user",
 ]

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..errors import BlockedError, ChallengeError
+from ..errors import BlockedError, ChallengeNotClearedError
 from ..pages import PageKind, classify_page
 from ..redact import safe_url
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Response
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +46,12 @@ _SLICE_MS = 250
 _FAILED_MARKER = "verification failed"
 
 
-def where(page: Any) -> str:
+def where(page: Page) -> str:
     """The page's URL without its query, for messages: queries carry one-time tokens."""
     return safe_url(str(page.url))  # one redaction rule: chatgpt_browser.redact
 
 
-def current_kind(page: Any) -> tuple[PageKind, str]:
+def current_kind(page: Page) -> tuple[PageKind, str]:
     """Classify what the page shows now; (kind, html). Mid-navigation counts as a challenge."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -61,7 +64,7 @@ def current_kind(page: Any) -> tuple[PageKind, str]:
     return classify_page(None, {"content-type": "text/html"}, html), html
 
 
-def _click_checkbox(page: Any) -> bool:
+def _click_checkbox(page: Page) -> bool:
     """One trusted click (real input events via CDP) on the first checkbox we can see."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -78,13 +81,14 @@ def _click_checkbox(page: Any) -> bool:
     return False
 
 
-def wait_until_cleared(page: Any, *, deadline: float, click: bool = True) -> bool:
+def wait_until_cleared(page: Page, *, deadline: float, click: bool = True) -> bool:
     """Block until the page is past the challenge; True if a challenge was seen.
 
-    Raises `BlockedError` for a hard block and `ChallengeError` when `deadline`
+    Raises `BlockedError` for a hard block and `ChallengeNotClearedError` when `deadline`
     (a `time.monotonic()` value) passes first.
     """
     from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     seen = False
     clicked = False
@@ -97,20 +101,25 @@ def wait_until_cleared(page: Any, *, deadline: float, click: bool = True) -> boo
         seen = True
         if _FAILED_MARKER in html.lower():
             # A failed challenge never clears by waiting; the caller may retry headed.
-            raise ChallengeError(f"the site rejected this browser's challenge answer at {where(page)}")
+            raise ChallengeNotClearedError(
+                f"the site rejected this browser's challenge answer at {where(page)}"
+            )
         if kind is PageKind.INTERACTIVE_CHALLENGE and click and not clicked:
             clicked = _click_checkbox(page)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ChallengeError(f"the challenge at {where(page)} did not clear in time")
+            raise ChallengeNotClearedError(f"the challenge at {where(page)} did not clear in time")
         try:
             page.wait_for_function(_NOT_CHALLENGE_JS, timeout=min(remaining, _SLICE_MS / 1000) * 1000)
+        except PlaywrightTimeoutError:
+            pass  # still a challenge: classify again
         except PlaywrightError as exc:
-            if "Timeout" not in str(exc) and "navigat" not in str(exc) and "destroyed" not in str(exc):
+            # The challenge's own redirect replaced the document under the predicate.
+            if "navigat" not in str(exc) and "destroyed" not in str(exc):
                 raise
 
 
-def _is_main_document(page: Any, response: Any) -> bool:
+def _is_main_document(page: Page, response: Response) -> bool:
     """A final (non-redirect) response to a navigation of the page's main frame."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -123,7 +132,7 @@ def _is_main_document(page: Any, response: Any) -> bool:
         return False
 
 
-def _body(response: Any) -> str | None:
+def _body(response: Response) -> str | None:
     """The response body, or None when the browser no longer has it."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -133,19 +142,19 @@ def _body(response: Any) -> str | None:
         return None
 
 
-def navigate_past_challenge(page: Any, url: str, *, deadline: float) -> Any:
+def navigate_past_challenge(page: Page, url: str, *, deadline: float) -> Response:
     """Open `url` and return the first main-frame document response past the challenge.
 
     Reads the network, not the DOM: the caller gets the response (its body, and its
     request's headers) as soon as it arrives. A hard block raises `BlockedError`, a
-    rejected answer `ChallengeError` at once; an interactive challenge (it needs a
+    rejected answer `ChallengeNotClearedError` at once; an interactive challenge (it needs a
     trusted click in the page) is handed to `wait_until_cleared()`.
     """
-    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-    documents: list[Any] = []
+    documents: list[Response] = []
 
-    def on_response(response: Any) -> None:  # stores only: no Playwright calls in a handler
+    def on_response(response: Response) -> None:  # stores only: no Playwright calls in a handler
         if _is_main_document(page, response):
             documents.append(response)
 
@@ -168,7 +177,7 @@ def navigate_past_challenge(page: Any, url: str, *, deadline: float) -> Any:
                         break  # cannot read it from the network: let the DOM path decide
                     return response
                 if body is not None and _FAILED_MARKER in body.lower():
-                    raise ChallengeError(
+                    raise ChallengeNotClearedError(
                         f"the site rejected this browser's challenge answer at {where(page)}"
                     )
                 if kind is PageKind.INTERACTIVE_CHALLENGE or body is None:
@@ -176,16 +185,14 @@ def navigate_past_challenge(page: Any, url: str, *, deadline: float) -> Any:
             else:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise ChallengeError(f"the challenge at {where(page)} did not clear in time")
+                    raise ChallengeNotClearedError(f"the challenge at {where(page)} did not clear in time")
                 try:
                     seen = page.wait_for_event(
                         "response",
                         predicate=lambda r: _is_main_document(page, r),
                         timeout=min(remaining, _SLICE_MS / 1000) * 1000,
                     )
-                except PlaywrightError as exc:
-                    if "Timeout" not in str(exc):
-                        raise
+                except PlaywrightTimeoutError:
                     continue
                 if not any(seen is known for known in documents):
                     documents.append(seen)

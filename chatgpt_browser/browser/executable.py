@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import functools
 import glob
+import json
 import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -182,28 +184,83 @@ def find_browser(
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _version_of(path: str, mtime: float) -> str | None:
+_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)\.(\d+)")
+
+
+def _probe_version(path: str) -> str | None:
     try:
         out = subprocess.run(
             [path, "--version"], capture_output=True, text=True, timeout=15, stdin=subprocess.DEVNULL
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    match = re.search(r"(\d+)\.(\d+)\.(\d+)\.(\d+)", out)
+    match = _VERSION.search(out)
     return match.group(0) if match else None
 
 
-def browser_version(path: str) -> str | None:
+def version_cache_file() -> Path:
+    """Where probed versions are kept across processes (the user's cache folder)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(config.APP_NAME)) / "browser-versions.json"
+
+
+def _read_cache(file: Path) -> dict[str, str]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def _write_cache(file: Path, data: dict[str, str]) -> None:
+    """Atomically, mode 0600 (a cache: failing to write it only costs the next probe)."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".versions-")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:  # mkstemp files are 0600
+            json.dump(data, out)
+        os.replace(tmp, file)
+    except OSError as exc:
+        log.debug("could not write the browser version cache %s: %s", file, exc)
+
+
+@functools.lru_cache(maxsize=8)
+def _version_of(path: str, size: int, mtime_ns: int, cache: Path | None) -> str | None:
+    key = f"{path}|{size}|{mtime_ns}"
+    known = _read_cache(cache) if cache is not None else {}
+    if key in known and _VERSION.fullmatch(known[key]):
+        return known[key]
+    version = _probe_version(path)
+    if version is not None and cache is not None:
+        # Keep only entries of binaries that still look the same; drop the rest.
+        fresh = {k: v for k, v in known.items() if _still_valid(k)}
+        _write_cache(cache, {**fresh, key: version})
+    return version
+
+
+def _still_valid(key: str) -> bool:
+    path, _, rest = key.partition("|")
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return rest == f"{info.st_size}|{info.st_mtime_ns}"
+
+
+def browser_version(path: str, *, cache: Path | bool = True) -> str | None:
     """The executable's full version ("156.0.8078.108"), or None if it will not say.
 
-    Cached per path and modification time: asking costs a process start (~50 ms).
+    Asking costs a process start (~60 ms), so the answer is kept in memory and in a 0600
+    file in the user's cache folder, keyed by the binary's path, size and modification
+    time (an upgrade changes them). `cache=False` skips the file; a Path picks another.
     """
     try:
-        mtime = Path(path).stat().st_mtime
+        info = os.stat(path)
     except OSError:
         return None
-    return _version_of(path, mtime)
+    file = version_cache_file() if cache is True else (cache if isinstance(cache, Path) else None)
+    return _version_of(path, info.st_size, info.st_mtime_ns, file)
 
 
 __all__ = [

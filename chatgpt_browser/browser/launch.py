@@ -5,13 +5,17 @@ with the stealth User-Agent applied, plus everything needed to tear it down. Loc
 browsers always run as a *persistent* context on a user data dir we know (the account's
 profile, or a private temporary one), because then:
 - the UA can be fixed before the first page exists (from `chromium --version`);
-- every Chromium process we started can be found by that dir (`/proc/*/cmdline`)
-  and killed if a graceful close fails, so nothing outlives `open_browser()`.
+- every Chromium process we started can be found by that dir (`processes.py`) and
+  killed if a graceful close fails, so nothing outlives `open_browser()`.
+
+The Playwright driver and Chromium get our environment minus our own
+`CHATGPT_BROWSER_*` variables and any variable holding a secret we were given: the
+password reaches the browser only by being typed into the site's page.
 
 If our Python process is SIGKILLed, the Playwright driver sees its stdin close and
 closes the browser, and Chromium itself exits when its `--remote-debugging-pipe`
-closes (both verified; see tests/integration/browser/test_teardown.py). Temporary
-profiles left behind that way are swept at the next launch.
+closes (see tests/integration/browser/test_browser_teardown.py). Temporary profiles
+left behind that way are swept at the next launch.
 """
 
 from __future__ import annotations
@@ -22,18 +26,15 @@ import logging
 import os
 import re
 import shutil
-import signal
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import APP_NAME
 from ..credentials import redact_proxy
-from ..errors import BrowserCrashedError, BrowserError
+from ..errors import BrowserCrashedError, BrowserError, HumanNeededError
 from . import stealth
+from .environment import child_environment, driver_environment
 from .executable import (
     CHROMIUM,
     HEADLESS_SHELL,
@@ -43,7 +44,19 @@ from .executable import (
     resolve_flavour,
 )
 from .inputs import proxy_settings, redact_urls
-from .xvfb import needs_virtual_display, virtual_display
+from .processes import (
+    TEMP_PREFIX,
+    browser_groups,
+    browser_processes,
+    group_members,
+    kill_leftovers,
+    sweep_stale_temp_profiles,
+    wait_for_profile_release,
+)
+from .xvfb import has_xvfb, needs_virtual_display, virtual_display
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, CDPSession, Page, Playwright
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +71,17 @@ BASE_ARGS = (
     "--metrics-recording-only",
     "--password-store=basic",
 )
-_TEMP_PREFIX = "chatgpt-browser-profile-"
+NO_DISPLAY_REMEDY = (
+    "a visible browser needs a display and there is none (no DISPLAY, no Xvfb): run it in a "
+    "desktop session or over `ssh -X`, install Xvfb for unattended headed runs, or run headless"
+)
 
 
 @dataclasses.dataclass
 class BrowserSession:
     """A live browser context and what we must release when done."""
 
-    context: Any  # playwright BrowserContext
+    context: BrowserContext
     user_agent: str
     headless: bool
     profile_dir: Path | None
@@ -74,9 +90,9 @@ class BrowserSession:
     flavour: str = CHROMIUM
     #: Cleaned UA-CH metadata to apply per page (headless shell only; see stealth).
     ua_metadata: dict[str, Any] | None = None
-    _cdp_sessions: list[Any] = dataclasses.field(default_factory=list, repr=False)
+    _cdp_sessions: list[CDPSession] = dataclasses.field(default_factory=list, repr=False)
 
-    def new_page(self) -> Any:
+    def new_page(self) -> Page:
         pages = self.context.pages
         page = pages[0] if pages and pages[0].url in ("about:blank", "") else self.context.new_page()
         if self.ua_metadata is not None:
@@ -102,92 +118,6 @@ def launch_args(*, as_root: bool | None = None) -> list[str]:
     return args
 
 
-def browser_processes(profile_dir: Path) -> list[int]:
-    """PIDs of Chromium processes running on `profile_dir` (Linux; elsewhere always []).
-
-    Matches the browser (and renderers) by `--user-data-dir`, and its crash handlers,
-    which run in a process group of their own, by their `--database` in the profile.
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    user_data = f"--user-data-dir={profile_dir}".encode()
-    database = f"--database={profile_dir}/".encode()
-    pids = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if user_data in args or any(arg.startswith(database) for arg in args):
-            pids.append(int(entry.name))
-    return pids
-
-
-def group_members(groups: set[int]) -> list[int]:
-    """Live (not zombie) processes in the given process groups (Linux; elsewhere []).
-
-    Playwright starts Chromium as a process-group leader; its GPU, network and renderer
-    helpers stay in that group even when their command lines do not name the profile.
-    """
-    proc = Path("/proc")
-    if not groups or not proc.is_dir():
-        return []
-    members = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] != "Z" and int(fields[2]) in groups:
-            members.append(int(entry.name))
-    return members
-
-
-def browser_groups(profile_dir: Path) -> set[int]:
-    """Process groups of the browser running on `profile_dir`."""
-    groups = set()
-    for pid in browser_processes(profile_dir):
-        with contextlib.suppress(OSError):
-            groups.add(os.getpgid(pid))
-    return groups - {os.getpgrp()}  # never our own group
-
-
-def _kill_leftovers(profile_dir: Path, groups: set[int], grace: float = 5.0) -> None:
-    """Wait briefly for the browser to exit after a close, then SIGKILL what remains."""
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not browser_processes(profile_dir) and not group_members(groups):
-            return
-        time.sleep(0.02)
-    for group in groups | browser_groups(profile_dir):
-        log.warning("browser process group %s did not exit; killing it", group)
-        with contextlib.suppress(OSError):
-            os.killpg(group, signal.SIGKILL)
-    for pid in browser_processes(profile_dir):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def _sweep_stale_temp_profiles() -> None:
-    """Remove temporary profiles of runs that died without cleaning up (SIGKILL)."""
-    for path in Path(tempfile.gettempdir()).glob(_TEMP_PREFIX + "*"):
-        match = re.match(re.escape(_TEMP_PREFIX) + r"(\d+)-", path.name)
-        if not match or int(match.group(1)) == os.getpid():
-            continue
-        try:
-            os.kill(int(match.group(1)), 0)
-        except ProcessLookupError:
-            shutil.rmtree(path, ignore_errors=True)
-        except OSError:
-            pass
-
-
 def translate_error(exc: BaseException, what: str) -> BrowserError:
     """Map a Playwright failure to our tree: a closed target means the browser died."""
     # Redacted: a CDP or proxy URL in the message may carry `user:pass@` or `?token=`.
@@ -197,21 +127,16 @@ def translate_error(exc: BaseException, what: str) -> BrowserError:
     return BrowserError(f"{what}: {text}")
 
 
-def _wait_for_profile_release(profile_dir: Path, timeout: float) -> None:
-    """Wait (bounded) until no browser runs on `profile_dir`.
-
-    Two browsers cannot share a profile. A browser whose owner was just killed needs a
-    few seconds to notice and exit, and the next job (which got the account's lock the
-    moment the owner died) must not fail on it; one that stays is a real conflict.
-    """
-    deadline = time.monotonic() + timeout
-    running = browser_processes(profile_dir)
-    while running and time.monotonic() < deadline:
-        time.sleep(0.1)
-        running = browser_processes(profile_dir)
-    if running:
-        # Say so plainly instead of letting Chromium fail obscurely.
-        raise BrowserError(f"the profile {profile_dir} is in use by another browser (pid {min(running)})")
+@dataclasses.dataclass(frozen=True)
+class LaunchOptions:
+    executable: str | None = None
+    headless: bool = True
+    profile_dir: Path | None = None
+    proxy: str | None = dataclasses.field(default=None, repr=False)
+    ignore_https_errors: bool = False
+    timeout: float = 30.0
+    flavour: str = CHROMIUM
+    env: dict[str, str] | None = dataclasses.field(default=None, repr=False)
 
 
 @contextlib.contextmanager
@@ -225,46 +150,55 @@ def open_browser(
     ignore_https_errors: bool = False,
     launch_timeout: float = 30.0,
     flavour: str | None = None,
+    secrets: Collection[str] = (),
+    visible: bool = False,
+    on_profile: Callable[[Path], None] | None = None,
 ) -> Iterator[BrowserSession]:
     """Launch Chromium (or connect to `cdp_url`) and yield a stealthy `BrowserSession`.
 
     `flavour` ("chromium" or "headless-shell", default `CHATGPT_BROWSER_FLAVOUR` or
     "chromium") picks the binary for headless launches; headed ones always use the full
-    browser. Everything started here is stopped when the block exits, however it exits.
+    browser. `visible=True` means a person must see the window: with no display that is
+    a HumanNeededError at once (Xvfb would show it to nobody). `secrets` are kept out of
+    the environment of the driver and the browser. `on_profile(path)` is told the user
+    data dir before the browser starts (signal handling reaps by it). Everything started
+    here is stopped when the block exits, however it exits.
     """
     flavour = resolve_flavour(flavour)
-    if profile_dir is not None and not cdp_url:
-        _wait_for_profile_release(Path(profile_dir).expanduser().resolve(), launch_timeout / 2)
+    if not headless and not cdp_url and needs_virtual_display() and (visible or not has_xvfb()):
+        raise HumanNeededError(NO_DISPLAY_REMEDY)
+    user_data = Path(profile_dir).expanduser().resolve() if profile_dir is not None else None
+    if user_data is not None and not cdp_url:
+        wait_for_profile_release(user_data, launch_timeout / 2)
 
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     with contextlib.ExitStack() as stack:
+        env = child_environment(secrets)
         if not headless and not cdp_url and needs_virtual_display():
-            display = stack.enter_context(virtual_display())
-            env = {**os.environ, "DISPLAY": display}
-        else:
-            env = None
-        with _node_compile_cache():
+            env["DISPLAY"] = stack.enter_context(virtual_display())
+        if user_data is None and not cdp_url:
+            sweep_stale_temp_profiles()
+            user_data = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
+            stack.callback(shutil.rmtree, user_data, True)
+        if on_profile is not None and user_data is not None:
+            on_profile(user_data)
+        with driver_environment(secrets):
             playwright = sync_playwright().start()
         stack.callback(_stop_playwright, playwright)
         failure: BrowserError | None = None
         try:
             if cdp_url:
-                session = _connect(playwright, stack, cdp_url, proxy, ignore_https_errors, launch_timeout)
+                from .remote import connect
+
+                session = connect(playwright, stack, cdp_url, proxy, ignore_https_errors, launch_timeout)
             else:
-                session = _launch(
-                    playwright,
-                    stack,
-                    executable,
-                    headless,
-                    profile_dir,
-                    proxy,
-                    ignore_https_errors,
-                    launch_timeout,
-                    env,
-                    flavour,
+                assert user_data is not None
+                options = LaunchOptions(
+                    executable, headless, user_data, proxy, ignore_https_errors, launch_timeout, flavour, env
                 )
+                session = _launch(playwright, stack, options)
         except PlaywrightError as exc:
             failure = translate_error(exc, "starting the browser")
             if redact_urls(str(exc)) == str(exc):
@@ -276,97 +210,66 @@ def open_browser(
         yield session
 
 
-_ENVIRON_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _node_compile_cache() -> Iterator[None]:
-    """Let Playwright's Node driver keep its compiled code between runs (Node's
-    NODE_COMPILE_CACHE): its start, a fixed cost of every harvest, drops by ~65 ms (~20%).
-
-    The driver copies our environment when it starts, so the variable is set only around
-    that moment, and never over the user's own NODE_COMPILE_CACHE choice.
-    """
-    if "NODE_COMPILE_CACHE" in os.environ or "NODE_DISABLE_COMPILE_CACHE" in os.environ:
-        yield
-        return
-    import platformdirs
-
-    with _ENVIRON_LOCK:
-        os.environ["NODE_COMPILE_CACHE"] = str(Path(platformdirs.user_cache_dir(APP_NAME)) / "node")
-        try:
-            yield
-        finally:
-            os.environ.pop("NODE_COMPILE_CACHE", None)
-
-
-def _stop_playwright(playwright: Any) -> None:
+def _stop_playwright(playwright: Playwright) -> None:
     with contextlib.suppress(Exception):
         playwright.stop()
 
 
-def _close_context(context: Any) -> None:
+def _close_context(context: BrowserContext) -> None:
     with contextlib.suppress(Exception):
         context.close()
 
 
-def _launch(
-    playwright: Any,
-    stack: contextlib.ExitStack,
-    executable: str | None,
-    headless: bool,
-    profile_dir: str | Path | None,
-    proxy: str | None,
-    ignore_https_errors: bool,
-    timeout: float,
-    env: dict[str, str] | None,
-    flavour: str,
-) -> BrowserSession:
-    path = find_browser(executable, flavour=flavour if headless else CHROMIUM)
+def _launch(playwright: Playwright, stack: contextlib.ExitStack, opts: LaunchOptions) -> BrowserSession:
+    path = find_browser(opts.executable, flavour=opts.flavour if opts.headless else CHROMIUM)
     shell = is_headless_shell(path)
-    if shell and not headless:
+    if shell and not opts.headless:
         raise BrowserError(f"{path} is a headless-only shell; a headed run needs the full Chromium or Chrome")
     version = browser_version(path)
     if version is None:
         raise BrowserError(f"{path} did not report a version; is it a Chromium/Chrome binary?")
-    if profile_dir is None:
-        _sweep_stale_temp_profiles()
-        user_data = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-"))
-        stack.callback(shutil.rmtree, user_data, True)
-    else:
-        user_data = Path(profile_dir).expanduser().resolve()
-        user_data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    user_data = opts.profile_dir
+    assert user_data is not None
+    user_data.mkdir(parents=True, exist_ok=True, mode=0o700)
     groups: set[int] = set()
-    # Registered after the rmtree above, so it runs first: kill, then delete.
-    stack.callback(_kill_leftovers, user_data, groups)
+    # Until the browser is up, an exit means an interrupted launch: reap at once, quietly.
+    grace = [0.0]
+    # Registered after the rmtree of a temporary profile, so it runs first: kill, then delete.
+    stack.callback(lambda: kill_leftovers(user_data, groups, grace[0]))
     user_agent = stealth.desktop_user_agent(version)
     log.debug(
         "launching %s (%s, %s) profile=%s proxy=%s",
         path,
         version,
-        "headless" if headless else "headed",
+        "headless" if opts.headless else "headed",
         user_data,
-        redact_proxy(proxy),
+        redact_proxy(opts.proxy),
     )
     context = playwright.chromium.launch_persistent_context(
         str(user_data),
         executable_path=path,
-        headless=headless,
+        headless=opts.headless,
         args=launch_args(),
         ignore_default_args=list(stealth.STEALTH_IGNORED_DEFAULT_ARGS),
         user_agent=user_agent,
-        proxy=proxy_settings(proxy),
-        ignore_https_errors=ignore_https_errors,
-        timeout=timeout * 1000,
-        env=env,
+        proxy=proxy_settings(opts.proxy),  # type: ignore[arg-type]
+        ignore_https_errors=opts.ignore_https_errors,
+        timeout=opts.timeout * 1000,
+        env=opts.env,  # type: ignore[arg-type]
         handle_sigint=False,
         handle_sigterm=False,
         handle_sighup=False,
     )
     stack.callback(_close_context, context)
+    grace[0] = 5.0
     groups.update(browser_groups(user_data))
     session = BrowserSession(
-        context, user_agent, headless, user_data, remote=False, flavour=HEADLESS_SHELL if shell else CHROMIUM
+        context,
+        user_agent,
+        opts.headless,
+        user_data,
+        remote=False,
+        flavour=HEADLESS_SHELL if shell else CHROMIUM,
     )
     if shell:
         key = (path, Path(path).stat().st_mtime)
@@ -380,7 +283,7 @@ def _launch(
 _UA_METADATA: dict[tuple[str, float], dict[str, Any]] = {}
 
 
-def _shell_ua_metadata(context: Any) -> dict[str, Any]:
+def _shell_ua_metadata(context: BrowserContext) -> dict[str, Any]:
     """The shell's own UA-CH metadata minus its HeadlessChrome brand (read on a local page:
     UA-CH needs a secure context; a throwaway page keeps the harvest page's history clean)."""
     page = context.new_page()
@@ -392,35 +295,12 @@ def _shell_ua_metadata(context: Any) -> dict[str, Any]:
     return {"platform": seen["platform"], "metadata": stealth.clean_ua_metadata(seen["metadata"])}
 
 
-def _connect(
-    playwright: Any,
-    stack: contextlib.ExitStack,
-    cdp_url: str,
-    proxy: str | None,
-    ignore_https_errors: bool,
-    timeout: float,
-) -> BrowserSession:
-    """Attach to a running Chromium; we own only the context we create, not the browser."""
-    browser = playwright.chromium.connect_over_cdp(cdp_url, timeout=timeout * 1000)
-    cdp = browser.new_browser_cdp_session()
-    try:
-        reported = cdp.send("Browser.getVersion")["userAgent"]
-    finally:
-        cdp.detach()
-    user_agent = stealth.unheadless(reported)
-    context = browser.new_context(
-        user_agent=user_agent, proxy=proxy_settings(proxy), ignore_https_errors=ignore_https_errors
-    )
-    stack.callback(_close_context, context)
-    context.add_init_script(stealth.HIDE_WEBDRIVER_JS)
-    return BrowserSession(context, user_agent, headless="Headless" in reported, profile_dir=None, remote=True)
-
-
 __all__ = [
     "BASE_ARGS",
     "BrowserSession",
     "browser_groups",
     "browser_processes",
+    "child_environment",
     "group_members",
     "launch_args",
     "open_browser",

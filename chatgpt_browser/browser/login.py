@@ -2,7 +2,9 @@
 
 Each step waits for *any* of the outcomes it can have (next page, error text, captcha,
 one-time-code page) with one locator, so a wrong password is reported the moment the
-error shows, never after a timeout. Every wait is bounded by the harvest's deadline.
+error shows, never after a timeout. Every wait is bounded by the harvest's deadline, and
+runs in short slices so that a login the origin guard stopped (`guard.py`) ends at once;
+nothing is typed into a page off the site's allowed hosts.
 """
 
 from __future__ import annotations
@@ -12,13 +14,21 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..config import SiteProfile
-from ..errors import ChatGPTBrowserError, HumanNeededError, InvalidCredentialsError, SiteAtCapacityError
-from ..pages import PageKind
-from .challenge import current_kind, wait_until_cleared
+from ..errors import (
+    ChatGPTBrowserError,
+    HumanNeededError,
+    InvalidCredentialsError,
+)
+from .challenge import wait_until_cleared
+from .guard import OriginGuard
 from .inputs import totp_now
+from .landing import capacity_policy, open_login_page
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 log = logging.getLogger(__name__)
 
@@ -53,64 +63,62 @@ class LoginOptions:
     captcha_solver: CaptchaSolver | None = None
     #: A person is watching (headed): wait for them instead of raising HumanNeededError.
     interactive: bool = False
+    #: Where the credentials may be typed and sent (None: anywhere; harvest() always sets it).
+    guard: OriginGuard | None = dataclasses.field(default=None, compare=False)
+
+    def check(self, page: Page | None = None) -> None:
+        """SecurityError if the login left the allowed origins (or `page` is off them)."""
+        if self.guard is None:
+            return
+        if page is None:
+            self.guard.check()
+        else:
+            self.guard.check_page(page)
 
 
 def _remaining_ms(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.001) * 1000
 
 
-def _wait_for_one(page: Any, outcomes: dict[str, str], deadline: float) -> str:
-    """Name of the first outcome whose selector becomes visible (one combined wait)."""
+_SLICE_MS = 250.0
+
+
+def _wait_for_one(
+    page: Page, outcomes: dict[str, str], deadline: float, opts: LoginOptions | None = None
+) -> str:
+    """Name of the first outcome whose selector becomes visible (one combined wait, in
+    short slices so that a blocked foreign navigation ends it at once)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     locators = {name: page.locator(selector).first for name, selector in outcomes.items()}
     combined = None
     for locator in locators.values():
         combined = locator if combined is None else combined.or_(locator)
     assert combined is not None
-    combined.first.wait_for(state="visible", timeout=_remaining_ms(deadline))
+    while True:
+        if opts is not None:
+            opts.check()
+        remaining = _remaining_ms(deadline)
+        try:
+            combined.first.wait_for(state="visible", timeout=min(remaining, _SLICE_MS))
+            break
+        except PlaywrightTimeoutError:
+            if remaining <= _SLICE_MS:
+                raise
     for name, locator in locators.items():
         if locator.is_visible():
             return name
     return next(iter(outcomes))  # pragma: no cover - the wait above guarantees one
 
 
+def _fill(page: Page, selector: str, value: str, opts: LoginOptions, deadline: float) -> None:
+    """Type `value` only into a page on an allowed origin."""
+    opts.check(page)
+    page.locator(selector).first.fill(value, timeout=_remaining_ms(deadline))
+
+
 def _wrong_credentials_selector() -> str:
     return "text=/" + "|".join(re.escape(text) for text in WRONG_CREDENTIALS_TEXTS) + "/i"
-
-
-def capacity_policy(retries: int, deadline: float, sleep: Callable[[float], None]) -> Any:
-    """Retry "at capacity" a bounded number of times, backing off, never past `deadline`."""
-    import tenacity
-
-    return tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(retries + 1)
-        | tenacity.stop_after_delay(deadline - time.monotonic()),
-        wait=tenacity.wait_exponential(multiplier=0.5, max=5.0),
-        retry=tenacity.retry_if_exception_type(SiteAtCapacityError),
-        sleep=sleep,
-        reraise=True,
-        before_sleep=lambda state: log.info(
-            "site at capacity; retry %d of %d", state.attempt_number, retries
-        ),
-    )
-
-
-def open_login_page(page: Any, site: SiteProfile, *, deadline: float, capacity_retries: int = 3) -> None:
-    """Go to the landing page, through the challenge, retrying while the site is at capacity."""
-
-    def pause(seconds: float) -> None:  # waits inside Playwright, which keeps serving events
-        page.wait_for_timeout(seconds * 1000)
-
-    for attempt in capacity_policy(capacity_retries, deadline, pause):
-        with attempt:
-            page.goto(
-                site.url(site.login_path), wait_until="domcontentloaded", timeout=_remaining_ms(deadline)
-            )
-            wait_until_cleared(page, deadline=deadline)
-            kind, _ = current_kind(page)
-            if kind is PageKind.AT_CAPACITY:
-                raise SiteAtCapacityError(
-                    f"the site is at capacity (gave up after {capacity_retries} retries)", status_code=503
-                )
 
 
 #: What an unattended user can do, per reason (CLI first; library users get the same hint).
@@ -126,7 +134,7 @@ TOTP_REMEDY = (
 
 
 def _human_needed(
-    page: Any, opts: LoginOptions, site: SiteProfile, deadline: float, why: str, remedy: str
+    page: Page, opts: LoginOptions, site: SiteProfile, deadline: float, why: str, remedy: str
 ) -> None:
     """Let a person finish (interactive mode) or raise HumanNeededError (unattended)."""
     if not opts.interactive:
@@ -135,7 +143,7 @@ def _human_needed(
     page.locator(site.chat_ready).first.wait_for(state="visible", timeout=_remaining_ms(deadline))
 
 
-def _solve_captcha(page: Any, opts: LoginOptions, site: SiteProfile, deadline: float) -> bool:
+def _solve_captcha(page: Page, opts: LoginOptions, site: SiteProfile, deadline: float) -> bool:
     """Fill the captcha field; False if nobody can (the caller decides what that means)."""
     if opts.captcha_solver is None:
         return False
@@ -149,18 +157,20 @@ def _solve_captcha(page: Any, opts: LoginOptions, site: SiteProfile, deadline: f
         raise HumanNeededError(
             f"the captcha solver failed ({type(exc).__name__}: {exc}): {HEADED_ONCE}"
         ) from exc
-    page.locator(site.captcha_input).first.fill(str(answer))
+    _fill(page, site.captcha_input, str(answer), opts, deadline)
     return True
 
 
-def log_in(page: Any, site: SiteProfile, opts: LoginOptions, *, deadline: float) -> None:
-    """From the (cleared) landing page to the chat page. Raises a typed AuthError on failure."""
+def log_in(page: Page, site: SiteProfile, opts: LoginOptions, *, deadline: float) -> None:
+    """From the (cleared) landing page to the chat page. Raises a typed LoginFailedError on failure,
+    SecurityError when the login leads off the allowed origins (nothing typed there)."""
     wrong = _wrong_credentials_selector()
+    opts.check(page)
     page.locator(site.login_button).first.click(timeout=_remaining_ms(deadline))
 
     # Identifier page (auth0), possibly with a captcha.
-    page.locator(site.username_input).first.wait_for(state="visible", timeout=_remaining_ms(deadline))
-    page.locator(site.username_input).first.fill(opts.email)
+    _wait_for_one(page, {"username": site.username_input}, deadline, opts)
+    _fill(page, site.username_input, opts.email, opts, deadline)
     for _attempt in range(_CAPTCHA_ATTEMPTS):
         has_captcha = page.locator(site.captcha_input).first.is_visible()
         if has_captcha and not _solve_captcha(page, opts, site, deadline):
@@ -171,6 +181,7 @@ def log_in(page: Any, site: SiteProfile, opts: LoginOptions, *, deadline: float)
             page,
             {"password": site.password_input, "wrong": wrong, "captcha": site.captcha_input},
             deadline,
+            opts,
         )
         if outcome == "password":
             break
@@ -178,24 +189,27 @@ def log_in(page: Any, site: SiteProfile, opts: LoginOptions, *, deadline: float)
             raise InvalidCredentialsError(f"the site rejected the e-mail address {opts.email!r}")
         # Captcha shown again: the answer was wrong (or it appeared only now). Retry.
         if page.locator(site.username_input).first.is_visible():
-            page.locator(site.username_input).first.fill(opts.email)
+            _fill(page, site.username_input, opts.email, opts, deadline)
     else:
         raise HumanNeededError(
             f"the captcha was not accepted after {_CAPTCHA_ATTEMPTS} answers: {HEADED_ONCE}"
         )
 
     # Password page.
-    page.locator(site.password_input).first.fill(opts.password)
+    _fill(page, site.password_input, opts.password, opts, deadline)
     page.locator(site.submit_button).first.click(timeout=_remaining_ms(deadline))
-    outcome = _wait_for_one(page, {"chat": site.chat_ready, "wrong": wrong, "otp": site.otp_input}, deadline)
+    outcome = _wait_for_one(
+        page, {"chat": site.chat_ready, "wrong": wrong, "otp": site.otp_input}, deadline, opts
+    )
     if outcome == "wrong":
         raise InvalidCredentialsError("wrong e-mail or password")
     if outcome == "otp":
         _one_time_code(page, site, opts, deadline)
+    opts.check()
     wait_until_cleared(page, deadline=deadline)
 
 
-def _one_time_code(page: Any, site: SiteProfile, opts: LoginOptions, deadline: float) -> None:
+def _one_time_code(page: Page, site: SiteProfile, opts: LoginOptions, deadline: float) -> None:
     if not opts.totp_secret:
         _human_needed(
             page,
@@ -207,11 +221,11 @@ def _one_time_code(page: Any, site: SiteProfile, opts: LoginOptions, deadline: f
         )
         return
     code = totp_now(opts.totp_secret)
-    page.locator(site.otp_input).first.fill(code)
+    _fill(page, site.otp_input, code, opts, deadline)
     page.locator(site.submit_button).first.click(timeout=_remaining_ms(deadline))
-    outcome = _wait_for_one(page, {"chat": site.chat_ready, "otp_error": _OTP_REJECTED}, deadline)
+    outcome = _wait_for_one(page, {"chat": site.chat_ready, "otp_error": _OTP_REJECTED}, deadline, opts)
     if outcome != "chat":
         raise InvalidCredentialsError("the site rejected the one-time code (is the TOTP secret right?)")
 
 
-__all__ = ["Captcha", "CaptchaSolver", "LoginOptions", "log_in", "open_login_page"]
+__all__ = ["Captcha", "CaptchaSolver", "LoginOptions", "capacity_policy", "log_in", "open_login_page"]

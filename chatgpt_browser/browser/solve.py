@@ -13,7 +13,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import ChallengeError, ChatGPTBrowserError, NetworkError
+from ..errors import ChallengeNotClearedError, ChatGPTBrowserError, NetworkError
 from .challenge import navigate_past_challenge, wait_until_cleared
 from .contexts import Context, WarmBrowser
 from .inputs import redact_urls
@@ -80,7 +80,7 @@ def solve(browser: WarmBrowser, request: SolveRequest) -> Solution:
         if "net::ERR_" in text:
             raise NetworkError(f"the browser could not reach the site ({text})") from None
         if "Timeout" in text:
-            raise ChallengeError(f"the page did not load in time ({text})") from None
+            raise ChallengeNotClearedError(f"the page did not load in time ({text})") from None
         raise translate_error(exc, "fetching the page") from None
     finally:
         if request.session is None:

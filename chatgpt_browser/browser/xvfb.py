@@ -38,6 +38,11 @@ def needs_virtual_display() -> bool:
     )
 
 
+def has_xvfb() -> bool:
+    """True when Xvfb is installed (a headed run can then get a private display)."""
+    return shutil.which("Xvfb") is not None
+
+
 @contextlib.contextmanager
 def virtual_display(timeout: float = 10.0, size: str = "1280x800x24") -> Iterator[str]:
     """Run Xvfb for the duration of the block; yields the DISPLAY value (":N")."""
@@ -88,4 +93,4 @@ def _read_display(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str
     return data.decode().strip()
 
 
-__all__ = ["needs_virtual_display", "virtual_display"]
+__all__ = ["has_xvfb", "needs_virtual_display", "virtual_display"]

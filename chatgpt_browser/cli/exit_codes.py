@@ -2,9 +2,8 @@
 
 The library raises typed errors and knows nothing of processes; the CLI turns an
 error into a status here. The most specific class wins: the mapping is looked up
-along the exception's MRO, so `BlockedError` (6) beats its base `ChallengeError` (5).
-Classes not in errors.py yet (SecurityError, NotTheSiteError) are named, not imported,
-so they map as soon as they exist.
+along the exception's MRO, so `BlockedError` (6) beats its base
+`ChallengeNotClearedError` (5). This is the only place that knows the codes.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ class ExitStatus(enum.IntEnum):
 
 
 # Error class -> status (CORE's class names; the deprecated aliases are the same objects).
-_BY_CLASS: dict[type[BaseException], ExitStatus] = {
+EXIT_CODES: dict[type[BaseException], ExitStatus] = {
     errors.ChatGPTBrowserError: ExitStatus.ERROR,
     errors.ConfigError: ExitStatus.BAD_CONFIG,
     errors.InputError: ExitStatus.BAD_CONFIG,
@@ -61,21 +60,10 @@ _BY_CLASS: dict[type[BaseException], ExitStatus] = {
     errors.InvalidRequestError: ExitStatus.BAD_CONFIG,
     errors.ConversationNotFoundError: ExitStatus.BAD_CONFIG,
     errors.MessageMaybeSentError: ExitStatus.MESSAGE_MAYBE_SENT,
-}
-
-# Classes another part of the package adds later (BROWSER): mapped once they exist.
-_BY_NAME: dict[str, ExitStatus] = {
-    "SecurityError": ExitStatus.SECURITY,
-    "NotTheSiteError": ExitStatus.NOT_THE_SITE,
-}
-
-EXIT_CODES: dict[type[BaseException], ExitStatus] = {
-    **_BY_CLASS,
-    **{
-        cls: status
-        for name, status in _BY_NAME.items()
-        if isinstance(cls := getattr(errors, name, None), type) and issubclass(cls, BaseException)
-    },
+    # A fresh clearance refused for the client's TLS family: the challenge was not passed.
+    errors.TLSFingerprintError: ExitStatus.CHALLENGE_NOT_CLEARED,
+    errors.SecurityError: ExitStatus.SECURITY,
+    errors.NotTheSiteError: ExitStatus.NOT_THE_SITE,
 }
 
 

@@ -129,18 +129,25 @@ class Progress:
 
             console = Console(file=self.stream, stderr=self.stream is sys.stderr)
             self._display = RichProgress(
-                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+                SpinnerColumn(),
+                TextColumn("{task.description}", markup=False),
+                TimeElapsedColumn(),
+                console=console,
             )
             self._display.start()
             self._task = self._display.add_task(message, total=None)
             return
-        # The finished stage stays on screen as a plain line; the new one goes live.
-        self._display.console.print(f"  {self._display.tasks[0].description}")
+        self._finish_line()  # the new stage goes live
         self._display.update(self._task, description=message)
+
+    def _finish_line(self) -> None:
+        # The finished stage stays on screen as a plain line, as written: a message is
+        # neither rich markup ("[...]" would vanish) nor highlighted (colour codes).
+        self._display.console.print(f"  {self._display.tasks[0].description}", markup=False, highlight=False)
 
     def _stop(self) -> None:
         if self._display is not None:
-            self._display.console.print(f"  {self._display.tasks[0].description}")
+            self._finish_line()
             self._display.stop()
             self._display = None
 

@@ -138,6 +138,17 @@ def _browser(p: Parser) -> None:
         help=h("Chromium executable", "CHATGPT_BROWSER_EXECUTABLE", "found on PATH"),
     )
     g.add_argument("--headed", action="store_true", help="show the browser (a person solves a captcha once)")
+    g.add_argument(
+        "--auth-host",
+        action="append",
+        metavar="HOST",
+        help=h(
+            "a host of the site's login service that may receive the password (repeat for "
+            "several; replaces the default)",
+            "CHATGPT_BROWSER_AUTH_HOSTS",
+            "auth0.openai.com",
+        ),
+    )
 
 
 def _network(p: Parser) -> None:

@@ -19,6 +19,7 @@ _OVERRIDES = {
     "url": "url", "email": "email", "state_dir": "state_dir", "store": "store", "redis_url": "redis_url",
     "cdp_url": "cdp_url", "executable": "executable", "proxy": "proxy", "ca_file": "ca_file",
     "min_ttl": "min_ttl", "lock": "lock_timeout", "profile_dir": "profile_dir", "trust_env": "trust_env",
+    "auth_hosts": "auth_host",
 }  # fmt: skip
 
 

@@ -11,14 +11,16 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ..errors import (
-    AuthError,
     BrowserError,
-    ChallengeError,
+    ChallengeNotClearedError,
     ChatGPTBrowserError,
     ChatGPTError,
     ConfigError,
     HumanNeededError,
     LockTimeoutError,
+    LoginFailedError,
+    NotTheSiteError,
+    SecurityError,
     StoreError,
 )
 from . import flaresolverr, native
@@ -44,8 +46,10 @@ def _status_for(exc: ChatGPTBrowserError) -> int:
         (PoolBusyError, 503),
         (LockTimeoutError, 503),
         (HumanNeededError, 409),
-        (AuthError, 502),
-        (ChallengeError, 502),
+        (LoginFailedError, 502),
+        (ChallengeNotClearedError, 502),
+        (SecurityError, 502),  # the site's login led off its hosts
+        (NotTheSiteError, 502),
         (ChatGPTError, 502),
         (BrowserError, 500),
         (StoreError, 500),

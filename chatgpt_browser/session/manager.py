@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..credentials import Credentials, fingerprint
-from ..errors import AuthenticationError, ChallengeRequiredError
+from ..errors import ClearanceRejectedError, UnauthorizedError
 from ..site import RenewReason
 from .locks import Lock
 from .store import CredentialStore
@@ -242,9 +242,9 @@ class SessionManager:
         self._say(f"refreshing over HTTP ({reason})")
         try:
             return self.http_refresher(current)
-        except AuthenticationError as exc:
+        except UnauthorizedError as exc:
             log.info("%s: HTTP refresh found the session dead (%s); logging in again", self.key, exc)
-        except ChallengeRequiredError as exc:
+        except ClearanceRejectedError as exc:
             log.info("%s: HTTP refresh met a challenge (%s); re-clearing in the browser", self.key, exc)
         return None
 

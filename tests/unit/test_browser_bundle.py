@@ -7,15 +7,10 @@ import json
 
 import pytest
 
-from chatgpt_browser.browser.bundle import (
-    build_credentials,
-    client_hints,
-    cookie_value,
-    parse_session,
-    session_has_user,
-)
+from chatgpt_browser.browser.bundle import build_credentials, client_hints, cookie_value
 from chatgpt_browser.config import SiteProfile
-from chatgpt_browser.errors import AuthError
+from chatgpt_browser.errors import LoginFailedError
+from chatgpt_browser.site import SessionAnswer
 
 SESSION = "__Secure-next-auth.session-token"
 
@@ -32,18 +27,10 @@ def test_cookie_value_plain_and_chunked() -> None:
     chunks = [{"name": f"{SESSION}.1", "value": "def"}, {"name": f"{SESSION}.0", "value": "abc"}]
     assert cookie_value(chunks, SESSION) == "abcdef"
     assert cookie_value([{"name": "other", "value": "x"}], SESSION) is None
-    with pytest.raises(AuthError):
+    with pytest.raises(LoginFailedError):
         cookie_value(
             [{"name": f"{SESSION}.0", "value": "a"}, {"name": f"{SESSION}.2", "value": "c"}], SESSION
         )
-
-
-def test_session_parsing() -> None:
-    assert parse_session("<html>") == {}
-    assert parse_session("[1]") == {}
-    assert not session_has_user(parse_session("{}"))
-    assert session_has_user({"user": {"id": "user-1"}})
-    assert not session_has_user({"user": {"id": "user-1"}, "error": "RefreshAccessTokenError"})
 
 
 def test_client_hints_are_copied_exactly() -> None:
@@ -67,11 +54,7 @@ def test_build_credentials() -> None:
     token = _jwt({"exp": 2000003600})
     creds = build_credentials(
         site=site,
-        session_data={
-            "user": {"email": "a@b.c"},
-            "expires": "2033-05-18T03:33:20.000Z",
-            "accessToken": token,
-        },
+        session=SessionAnswer(user={"email": "a@b.c"}, access_token=token, session_expires_at=2000000000.0),
         cookies=[{"name": SESSION, "value": "s3cr3t-session"}, {"name": "cf_clearance", "value": "clr"}],
         sent_headers={"user-agent": "UA/1", "sec-ch-ua-mobile": "?0"},
         account=None,
@@ -87,10 +70,10 @@ def test_build_credentials() -> None:
     assert creds.access_token_expires_at == 2000003600.0
     assert dict(creds.headers) == {"sec-ch-ua-mobile": "?0"}
     assert "s3cr3t" not in repr(creds) and ":pw@" not in repr(creds)
-    with pytest.raises(AuthError):
+    with pytest.raises(LoginFailedError):
         build_credentials(
             site=site,
-            session_data={},
+            session=SessionAnswer(user={}, access_token="a.b.c", session_expires_at=None),
             cookies=[],
             sent_headers={"user-agent": "x"},
             account=None,

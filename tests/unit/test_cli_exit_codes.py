@@ -12,22 +12,18 @@ from chatgpt_browser.cli.exit_codes import EXIT_CODES, ExitStatus, exit_status_f
     ("error", "status"),
     [
         (errors.ConfigError("x"), ExitStatus.BAD_CONFIG),
-        (errors.BlockedError("x"), ExitStatus.BLOCKED),  # beats its base ChallengeError (5)
-        (errors.ChallengeError("x"), ExitStatus.CHALLENGE_NOT_CLEARED),
-        (errors.HumanNeededError("x"), ExitStatus.HUMAN_NEEDED),  # beats AuthError (3)
+        (errors.BlockedError("x"), ExitStatus.BLOCKED),  # beats its base ChallengeNotClearedError (5)
+        (errors.HumanNeededError("x"), ExitStatus.HUMAN_NEEDED),  # beats LoginFailedError (3)
         (errors.InvalidCredentialsError("x"), ExitStatus.AUTH_FAILED),
         (errors.LockTimeoutError("x"), ExitStatus.LOCK_TIMEOUT),  # beats StoreError (10)
         (errors.StoreError("x"), ExitStatus.STORE),
         (errors.BrowserNotFoundError("x"), ExitStatus.BROWSER),
-        (errors.AuthenticationError("x"), ExitStatus.AUTH_FAILED),
-        (errors.ChallengeRequiredError("x"), ExitStatus.CHALLENGE_NOT_CLEARED),
         (errors.RateLimitError("x"), ExitStatus.RATE_LIMITED),
         (errors.MessageTooLongError("x"), ExitStatus.BAD_CONFIG),  # never "network"
         (errors.ConversationNotFoundError("x"), ExitStatus.BAD_CONFIG),
         (errors.ChatGPTTimeoutError("x"), ExitStatus.NETWORK),
         (errors.ServerError("x"), ExitStatus.NETWORK),
         (errors.ChatGPTBrowserError("x"), ExitStatus.ERROR),
-        # CORE's names (the old ones above are deprecated aliases of these) and new classes
         (errors.LoginFailedError("x"), ExitStatus.AUTH_FAILED),
         (errors.UnauthorizedError("x"), ExitStatus.AUTH_FAILED),
         (errors.ClearanceRejectedError("x"), ExitStatus.CHALLENGE_NOT_CLEARED),
@@ -37,6 +33,9 @@ from chatgpt_browser.cli.exit_codes import EXIT_CODES, ExitStatus, exit_status_f
         (errors.MessageMaybeSentError("x", message_id="m1"), ExitStatus.MESSAGE_MAYBE_SENT),
         (errors.ConnectError("x"), ExitStatus.NETWORK),
         (errors.CorruptRecordError("x"), ExitStatus.STORE),
+        (errors.TLSFingerprintError("x"), ExitStatus.CHALLENGE_NOT_CLEARED),
+        (errors.SecurityError("x"), ExitStatus.SECURITY),
+        (errors.NotTheSiteError("x"), ExitStatus.NOT_THE_SITE),
     ],
 )
 def test_most_specific_class_wins(error: Exception, status: ExitStatus) -> None:
@@ -62,6 +61,12 @@ def test_every_error_class_of_the_package_has_a_code() -> None:
     # Classes, not instances: MessageMaybeSentError needs keywords to be built.
     assert classes and all(EXIT_CODES.get(c) or exit_status_for(_blank(c)) for c in classes)
     assert set(EXIT_CODES.values()) <= set(ExitStatus)
+
+
+def test_the_library_errors_carry_no_exit_codes() -> None:
+    # Exit codes live only in the CLI (cli/exit_codes.py); the library knows no processes.
+    assert not hasattr(errors, "ExitStatus")
+    assert not any(hasattr(getattr(errors, name), "exit_code") for name in errors.__all__)
 
 
 def test_codes_are_the_contract() -> None:

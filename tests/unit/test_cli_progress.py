@@ -44,6 +44,16 @@ def test_live_progress_renders_with_rich() -> None:
     assert "starting the browser" in text and "renewed by browser" in text
 
 
+def test_live_progress_prints_finished_lines_as_written() -> None:
+    # A finished line is neither rich markup nor highlighted: "[...]" stays, no colour codes.
+    out = io.StringIO()
+    progress = Progress(True, out, live=True)
+    progress("opening the browser (empty) [profile a]")
+    progress.stage("launch")
+    progress.close()
+    assert "  opening the browser (empty) [profile a]" in out.getvalue()
+
+
 def test_verbosity_levels() -> None:
     def level(verbose: int) -> int:
         return verbosity_level(argparse.Namespace(verbose=verbose))

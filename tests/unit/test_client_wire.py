@@ -21,16 +21,16 @@ from chatgpt_browser.client._wire import (
 from chatgpt_browser.config import SiteProfile
 from chatgpt_browser.credentials import Credentials
 from chatgpt_browser.errors import (
-    AuthenticationError,
     BlockedError,
-    ChallengeRequiredError,
     ChatGPTError,
+    ClearanceRejectedError,
     ConfigError,
     ConversationNotFoundError,
     MessageTooLongError,
     RateLimitError,
     ServerError,
     SiteAtCapacityError,
+    UnauthorizedError,
 )
 from chatgpt_browser.site import error_for_response, is_busy, parse_retry_after, parse_session_answer
 
@@ -65,8 +65,8 @@ def creds(**changes: object) -> Credentials:
 @pytest.mark.parametrize(
     ("status", "headers", "body", "kind"),
     [
-        (401, JSON, b'{"detail":{"message":"expired","code":"token_expired"}}', AuthenticationError),
-        (403, HTML, CHALLENGE, ChallengeRequiredError),
+        (401, JSON, b'{"detail":{"message":"expired","code":"token_expired"}}', UnauthorizedError),
+        (403, HTML, CHALLENGE, ClearanceRejectedError),
         (403, HTML, b"<html><title>Access denied</title>error code: 1020</html>", BlockedError),
         (403, JSON, b'{"detail":"forbidden"}', ChatGPTError),
         (429, JSON, b'{"detail":"Too many requests in 1 hour. Try again later."}', RateLimitError),
@@ -94,7 +94,7 @@ def test_error_details_keep_the_server_text() -> None:
     error = error_for_response(
         401, JSON, b'{"detail":{"message":"Expired.","code":"invalid_jwt"}}', what="GET /x"
     )
-    assert isinstance(error, AuthenticationError)
+    assert isinstance(error, UnauthorizedError)
     assert error.code == "invalid_jwt" and "Expired." in str(error)
     busy = error_for_response(
         429,
@@ -188,9 +188,9 @@ def test_session_answer_parsing_and_applying() -> None:
     assert updated.session_token == "ROTATED" and updated.access_token_expires_at == exp
     short = apply_session_answer(creds(), answer, None, access_token_ttl=60, now=100.0, source="s")
     assert short.access_token_expires_at == 160.0 and short.session_token == "SESSION-SECRET"
-    with pytest.raises(AuthenticationError, match="no longer valid"):
+    with pytest.raises(UnauthorizedError, match="no longer valid"):
         parse_session_answer(b"{}", what="GET s")
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(UnauthorizedError) as info:
         parse_session_answer(b'{"error":"RefreshAccessTokenError"}', what="GET s")
     assert info.value.code == "RefreshAccessTokenError"
     with pytest.raises(ChatGPTError, match="expected JSON"):

@@ -165,3 +165,25 @@ def test_serve_tables_and_a_serve_url_store(tmp_path: Path) -> None:
         load_settings({"store": "ftp://x"}, config_file=None, environ={"CHATGPT_BROWSER_CONFIG": ""})
     with pytest.raises(ConfigError, match="unknown keys"):  # bookkeeping is not a setting
         load_settings(config_file=write(tmp_path / "d.toml", 'url_source = "flag"\n'), environ={})
+
+
+def test_auth_hosts_from_file_env_and_flags(tmp_path: Path) -> None:
+    default = load_settings(environ={})
+    assert default.site().auth_hosts == ("auth0.openai.com",)
+    cfg = write(tmp_path / "c.toml", 'auth_hosts = ["Login.Example.com", "127.0.0.2"]\n')
+    from_file = load_settings(config_file=cfg, environ={})
+    assert from_file.site().auth_hosts == ("login.example.com", "127.0.0.2")
+    env = {"CHATGPT_BROWSER_AUTH_HOSTS": "a.example.com, b.example.com"}
+    assert load_settings(config_file=cfg, environ=env).auth_hosts == ("a.example.com", "b.example.com")
+    flags = load_settings({"auth_hosts": ["c.example.com"]}, config_file=cfg, environ=env)
+    assert flags.site().auth_hosts == ("c.example.com",)  # replaces, never adds to, the default
+    empty = write(tmp_path / "e.toml", "auth_hosts = []\n")  # only the site's own host
+    assert load_settings(config_file=empty, environ={}).auth_hosts == ()
+
+
+@pytest.mark.parametrize("host", ["https://login.example.com", "login.example.com:443", "a/b", "-x.com"])
+def test_auth_hosts_take_bare_host_names_only(host: str) -> None:
+    with pytest.raises(ConfigError, match="auth_hosts"):
+        load_settings({"auth_hosts": [host]}, environ={})
+    with pytest.raises(ConfigError, match="auth_hosts"):
+        load_settings(environ={"CHATGPT_BROWSER_AUTH_HOSTS": host})

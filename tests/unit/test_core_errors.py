@@ -1,36 +1,24 @@
-"""The exception tree: what the caller does next, and the CLI exit code of each class."""
+"""The exception tree: what the caller does next (exit codes: test_cli_exit_codes.py)."""
 
 from __future__ import annotations
 
 import chatgpt_browser
 from chatgpt_browser import errors
-from chatgpt_browser.errors import ExitStatus
 
 
-def test_every_error_is_ours_and_has_an_exit_code() -> None:
-    classes = [getattr(errors, name) for name in errors.__all__ if name != "ExitStatus"]
-    for cls in classes:
-        assert issubclass(cls, errors.ChatGPTBrowserError)
-        assert isinstance(cls.exit_code, ExitStatus)
+def test_every_error_is_ours() -> None:
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), errors.ChatGPTBrowserError)
 
 
-def test_failure_classes_have_distinct_exit_codes() -> None:
-    by_class = {
-        errors.ConfigError: ExitStatus.BAD_CONFIG,
-        errors.InvalidCredentialsError: ExitStatus.AUTH_FAILED,
-        errors.HumanNeededError: ExitStatus.HUMAN_NEEDED,
-        errors.ChallengeError: ExitStatus.CHALLENGE_NOT_CLEARED,
-        errors.BlockedError: ExitStatus.BLOCKED,
-        errors.RateLimitError: ExitStatus.RATE_LIMITED,
-        errors.NetworkError: ExitStatus.NETWORK,
-        errors.BrowserNotFoundError: ExitStatus.BROWSER,
-        errors.StoreError: ExitStatus.STORE,
-        errors.LockTimeoutError: ExitStatus.LOCK_TIMEOUT,
-    }
-    for cls, code in by_class.items():
-        assert cls.exit_code is code
-    assert len(set(by_class.values())) == len(by_class)
-    assert ExitStatus.INTERRUPTED == 130
+def test_deprecated_names_are_the_renamed_classes() -> None:
+    # Kept for users of the old names; the package itself uses the new ones.
+    assert errors.AuthError is errors.LoginFailedError
+    assert errors.AuthenticationError is errors.UnauthorizedError
+    assert errors.ChallengeError is errors.ChallengeNotClearedError
+    assert errors.ChallengeRequiredError is errors.ClearanceRejectedError
+    assert issubclass(errors.BlockedError, errors.ChallengeNotClearedError)
+    assert issubclass(errors.HumanNeededError, errors.LoginFailedError)
 
 
 def test_http_errors_carry_their_context() -> None:
@@ -42,7 +30,7 @@ def test_http_errors_carry_their_context() -> None:
         "Too many",
         cause,
     )
-    auth = errors.AuthenticationError("expired", code="token_expired")
+    auth = errors.UnauthorizedError("expired", code="token_expired")
     assert (auth.status_code, auth.code) == (401, "token_expired")
     assert isinstance(errors.SiteAtCapacityError("x"), errors.ServerError)
     assert isinstance(errors.ChatGPTTimeoutError("x"), errors.NetworkError)
@@ -50,7 +38,7 @@ def test_http_errors_carry_their_context() -> None:
 
 
 def test_artifacts_folder_is_named_in_the_message() -> None:
-    exc = errors.ChallengeError("not cleared", artifacts_dir="/tmp/run-1")
+    exc = errors.ChallengeNotClearedError("not cleared", artifacts_dir="/tmp/run-1")
     assert "/tmp/run-1" in str(exc) and exc.artifacts_dir == "/tmp/run-1"
 
 

@@ -12,11 +12,11 @@ import pytest
 
 from chatgpt_browser.credentials import Credentials, CredentialSource
 from chatgpt_browser.errors import (
-    AuthenticationError,
-    ChallengeRequiredError,
+    ClearanceRejectedError,
     HumanNeededError,
     LockTimeoutError,
     NetworkError,
+    UnauthorizedError,
 )
 from chatgpt_browser.session.manager import SessionManager
 from chatgpt_browser.session.store import FileStore
@@ -147,7 +147,7 @@ def test_min_ttl_beyond_margin_triggers_renewal(tmp_path: Path, site: Site) -> N
 def test_dead_session_over_http_falls_back_to_browser(tmp_path: Path, site: Site) -> None:
     mgr = manager(tmp_path, site)
     mgr.store.save("acct", make(1, access_in=10))
-    site.http_error = AuthenticationError("session expired")
+    site.http_error = UnauthorizedError("session expired")
     renewed = mgr.get()
     assert site.calls == {"http": 1, "browser": 1}
     assert renewed.session_token == "session-2"
@@ -157,7 +157,7 @@ def test_dead_session_over_http_falls_back_to_browser(tmp_path: Path, site: Site
 def test_challenge_over_http_falls_back_to_browser(tmp_path: Path, site: Site) -> None:
     mgr = manager(tmp_path, site)
     mgr.store.save("acct", make(1, access_in=10))
-    site.http_error = ChallengeRequiredError("403 challenge", status_code=403)
+    site.http_error = ClearanceRejectedError("403 challenge", status_code=403)
     mgr.get()
     assert site.calls == {"http": 1, "browser": 1}
 

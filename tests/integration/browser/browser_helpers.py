@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,22 +19,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from support.waiting import wait_until
 
 from chatgpt_browser.browser.launch import BASE_ARGS, browser_processes, group_members
 
 CHROMIUM = "/usr/bin/chromium"
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):  # type: ignore[no-untyped-def]
-    """Poll `predicate` until it returns something truthy; fail the test after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def chromium_pids(profile_dir: Path) -> list[int]:

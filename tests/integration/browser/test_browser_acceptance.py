@@ -4,7 +4,6 @@ are not a login failure, secrets in CDP errors, the configured timeouts, and wha
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -19,17 +18,17 @@ from browser_helpers import (
     TOTP_ACCOUNT,
     login_harvest,
     serving,
-    wait_until,
 )
+from support.waiting import wait_until
 
 from chatgpt_browser import (
-    AuthError,
     BrowserError,
-    ChallengeError,
+    ChallengeNotClearedError,
     ChatGPTError,
     ConfigError,
     Credentials,
     HumanNeededError,
+    LoginFailedError,
 )
 from chatgpt_browser.config import Timeouts
 from chatgpt_browser.errors import ServerError
@@ -98,7 +97,7 @@ def test_verification_5xx_is_a_server_error_after_bounded_retries(emu: Any, tmp_
     emu.admin.reset_stats()
     with pytest.raises(ServerError) as info:
         _login(emu, tmp_path)
-    assert not isinstance(info.value, AuthError) and info.value.status_code == 500
+    assert not isinstance(info.value, LoginFailedError) and info.value.status_code == 500
     assert emu.admin.stats()["requests"].get("GET /api/auth/session 500") == 3
 
 
@@ -109,9 +108,9 @@ def test_verification_5xx_once_is_retried_and_succeeds(emu: Any, tmp_path: Path)
 
 def test_verification_challenge_is_a_challenge_error(emu: Any, tmp_path: Path) -> None:
     emu.admin.fault("/api/auth/session", "status", status=403, count=5)
-    with pytest.raises(ChallengeError) as info:
+    with pytest.raises(ChallengeNotClearedError) as info:
         _login(emu, tmp_path)
-    assert "challenge" in str(info.value) and not isinstance(info.value, AuthError)
+    assert "challenge" in str(info.value) and not isinstance(info.value, LoginFailedError)
 
 
 @pytest.mark.parametrize(
@@ -124,12 +123,12 @@ def test_verification_answer_that_is_not_json_says_so(
     emu.admin.fault("/api/auth/session", kind, count=5, **options)
     with pytest.raises(ChatGPTError) as info:
         _login(emu, tmp_path)
-    assert "not JSON" in str(info.value)
+    assert "expected JSON" in str(info.value)
 
 
 def test_verification_clean_empty_session_is_an_auth_error(emu: Any, tmp_path: Path) -> None:
     emu.admin.fault("/api/auth/session", "status", status=200, body="{}", count=5)
-    with pytest.raises(AuthError, match="did not take"):
+    with pytest.raises(LoginFailedError, match="did not take"):
         _login(emu, tmp_path)
 
 
@@ -229,7 +228,8 @@ def test_missing_password_only_is_named_as_such(emu: Any, tmp_path: Path) -> Non
     assert f"no password is configured for {emu.account.email}" in text
     assert "e-mail/password" not in text and "chatgpt-browser login --headed" in text
     assert "CHATGPT_BROWSER_PASSWORD" in text
-    assert os.listdir(tmp_path / "fresh-profile")  # the browser did look for a live session
+    # The profile's cookie file shows no session: no browser was launched to find that out.
+    assert not (tmp_path / "fresh-profile").exists()
 
 
 def test_app_harvester_passes_the_configured_timeouts(emu: Any, tmp_path: Path) -> None:

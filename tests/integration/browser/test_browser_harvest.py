@@ -21,17 +21,17 @@ from browser_helpers import (
     live_members,
     login_harvest,
     process_groups,
-    wait_until,
 )
+from support.waiting import wait_until
 
 from chatgpt_browser import (
-    AuthError,
     BlockedError,
     BrowserCrashedError,
-    ChallengeError,
+    ChallengeNotClearedError,
     Credentials,
     HumanNeededError,
     InvalidCredentialsError,
+    LoginFailedError,
     NetworkError,
     SiteAtCapacityError,
     harvest,
@@ -226,7 +226,10 @@ def test_challenge_that_never_clears_falls_back_headed_then_fails(
 ) -> None:
     emu.admin.configure(dwell=120.0)
     profile = tmp_path / "profile"
-    with caplog.at_level(logging.INFO, logger="chatgpt_browser"), pytest.raises(ChallengeError) as info:
+    with (
+        caplog.at_level(logging.INFO, logger="chatgpt_browser"),
+        pytest.raises(ChallengeNotClearedError) as info,
+    ):
         _login(emu, tmp_path, profile_dir=profile, timeout=8.0, challenge_timeout=2.0)
     assert "retrying headed" in caplog.text
     assert (Path(info.value.artifacts_dir) / "screenshot.png").exists()  # type: ignore[arg-type]
@@ -299,11 +302,16 @@ def test_logs_never_show_secrets(emu: Any, tmp_path: Path, caplog: pytest.LogCap
 def test_interactive_mode_waits_headed_for_a_person(
     emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With interactive=True a captcha does not fail at once: a visible window (on our
-    own Xvfb here) waits for a person until the deadline, then the error says so."""
-    monkeypatch.delenv("DISPLAY", raising=False)
+    """With interactive=True a captcha does not fail at once: a visible window (on an
+    Xvfb standing in for the person's desktop) waits until the deadline, then says so."""
+    from chatgpt_browser.browser.xvfb import virtual_display
+
     started = time.monotonic()
-    with pytest.raises(AuthError, match="did not complete in time") as info:
+    with (
+        virtual_display() as display,
+        pytest.raises(LoginFailedError, match="did not complete in time") as info,
+    ):
+        monkeypatch.setenv("DISPLAY", display)
         _login(
             emu,
             tmp_path,
@@ -315,6 +323,20 @@ def test_interactive_mode_waits_headed_for_a_person(
     assert not isinstance(info.value, HumanNeededError)
     assert time.monotonic() - started >= 7.0, "it must have waited for the person"
     assert 'name="captcha"' in (Path(info.value.artifacts_dir) / "page.html").read_text()  # type: ignore[arg-type]
+
+
+def test_interactive_without_a_display_fails_at_once(
+    emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window for a person on a machine with no display would be seen by nobody (our
+    private Xvfb included): HumanNeededError before any browser starts, saying what to do."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    profile = tmp_path / "profile"
+    with pytest.raises(HumanNeededError, match="needs a display") as info:
+        _login(emu, tmp_path, interactive=True, profile_dir=profile, timeout=60.0)
+    assert "ssh -X" in str(info.value)
+    assert not profile.exists(), "no browser may have been launched"
 
 
 def test_browser_dying_mid_harvest_is_a_typed_error(emu: Any, tmp_path: Path) -> None:

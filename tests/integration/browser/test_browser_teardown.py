@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import chromium_pids, live_members, process_groups, wait_until
+from browser_helpers import chromium_pids, live_members, process_groups
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -59,9 +60,12 @@ def _start_child(emu: Any, tmp_path: Path) -> tuple[subprocess.Popen[bytes], set
     return child, groups
 
 
-def _finish(child: subprocess.Popen[bytes]) -> int:
+def _finish(child: subprocess.Popen[bytes], log: Path | None = None) -> int:
     try:
         return child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        tail = log.read_text(errors="replace")[-3000:] if log is not None else ""
+        raise AssertionError(f"the child did not exit within 30 s; its log ends with:\n{tail}") from None
     finally:
         if child.poll() is None:
             child.kill()
@@ -86,7 +90,7 @@ def test_signal_during_harvest_closes_the_browser_before_exit(
         os.killpg(child.pid, signum)
     else:
         child.send_signal(signum)
-    status = _finish(child)
+    status = _finish(child, tmp_path / "child.log")
     log = (tmp_path / "child.log").read_text(errors="replace")
     assert status == expected_status, log[-2000:]
     # Gone by the time the process has exited: closed by us, not by luck.

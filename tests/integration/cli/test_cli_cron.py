@@ -8,12 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_helpers import cli_env
+from support.waiting import wait_until
 
 from chatgpt_browser.browser.launch import browser_processes
 from chatgpt_browser.credentials import Credentials
@@ -41,15 +41,6 @@ def session_job(
         text=True,
         env=cli_env(home, DEMO_PASSWORD=emu.account.password),
     )
-
-
-def wait_until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_eight_cold_jobs_one_browser_launch(emu: Emulator, tmp_path: Path, counting_chromium: Any) -> None:

@@ -55,6 +55,7 @@ def test_login_with_a_wrong_password_fails_and_keeps_the_session(account: Accoun
     assert "wrong-password" not in wrong.stderr
     again = account.run("session", "--renew", "-q")  # the saved profile still re-clears
     assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["credentials"]["source"] == "reclear", "the saved session was lost"
 
 
 # 13 ------------------------------------------------------------------------------

@@ -11,19 +11,19 @@ from client_helpers import UA, MintingProvider, mint, requests_count
 
 from chatgpt_browser import ChatGPTAPI as PublicChatGPTAPI
 from chatgpt_browser import Conversation as PublicConversation
+from chatgpt_browser.client import ChatGPTAPI, ChatResponse
 from chatgpt_browser.client._conversation import Conversation
 from chatgpt_browser.client._text import markdown_to_text
 from chatgpt_browser.client._trace import TRACE_LOGGER
-from chatgpt_browser.client.api import ChatGPTAPI, ChatResponse
 from chatgpt_browser.credentials import fingerprint
 from chatgpt_browser.emulator.process import Emulator
 from chatgpt_browser.errors import (
     AbortedError,
-    AuthenticationError,
-    ChallengeRequiredError,
     ChatGPTError,
+    ClearanceRejectedError,
     ConversationNotFoundError,
     MessageTooLongError,
+    UnauthorizedError,
 )
 
 Make = Callable[..., ChatGPTAPI]
@@ -225,7 +225,7 @@ def test_total_timeout(make_emulator: Callable[..., Emulator], make_client: Make
 def test_user_agent_mismatch_is_a_challenge(shared_emulator: Emulator, make_client: Make) -> None:
     creds = mint(shared_emulator).replace(user_agent=UA.replace("Chrome/120", "Chrome/119"))
     api = make_client(creds)
-    with pytest.raises(ChallengeRequiredError) as info:
+    with pytest.raises(ClearanceRejectedError) as info:
         api.refresh_session()
     assert info.value.status_code == 403
 
@@ -237,7 +237,7 @@ def test_secrets_stay_out_of_reprs_and_errors(emulator: Emulator, make_client: M
     assert creds.session_token not in text and creds.clearance_token not in text  # type: ignore[operator]
     assert fingerprint(creds.clearance_token) in text
     emulator.admin.revoke("session")
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(UnauthorizedError) as info:
         api.refresh_session()
     assert creds.session_token not in str(info.value)
 

@@ -15,16 +15,16 @@ from chatgpt_browser.client._transport import make_transport
 from chatgpt_browser.config import SiteProfile, Timeouts
 from chatgpt_browser.emulator.process import Emulator
 from chatgpt_browser.errors import (
-    AuthenticationError,
-    ChallengeRequiredError,
     ChatGPTError,
     ChatGPTTimeoutError,
+    ClearanceRejectedError,
     MessageMaybeSentError,
     NetworkError,
     RateLimitError,
     ServerError,
     SiteAtCapacityError,
     StreamError,
+    UnauthorizedError,
 )
 
 Make = Callable[..., ChatGPTAPI]
@@ -150,7 +150,7 @@ def test_clock_moved_past_token_expiry(make_emulator: Callable[..., Emulator], m
 def test_401_codes_are_kept(emulator: Emulator, make_client: Make, code: str) -> None:
     api = make_client(mint(emulator), retry=RetryPolicy.no_retries())
     emulator.admin.fault(CONVERSATION, "status", status=401, body={"detail": {"message": "no", "code": code}})
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(UnauthorizedError) as info:
         api.send_message("401")
     assert info.value.code == code and info.value.status_code == 401
 
@@ -166,7 +166,7 @@ def test_dead_session_resets_through_the_provider(emulator: Emulator, make_clien
 def test_dead_session_without_provider_raises(emulator: Emulator, make_client: Make) -> None:
     api = make_client(mint(emulator))
     emulator.admin.expire("session")
-    with pytest.raises(AuthenticationError, match="no longer valid"):
+    with pytest.raises(UnauthorizedError, match="no longer valid"):
         api.send_message("dead")
 
 
@@ -186,7 +186,7 @@ def test_challenge_gets_a_new_clearance_once(emulator: Emulator, make_client: Ma
 def test_challenge_without_provider_raises(emulator: Emulator, make_client: Make) -> None:
     api = make_client(mint(emulator))
     emulator.admin.expire("clearance")
-    with pytest.raises(ChallengeRequiredError):
+    with pytest.raises(ClearanceRejectedError):
         api.refresh_session()
 
 
@@ -200,14 +200,14 @@ def test_circuit_breaker_stops_hammering(emulator: Emulator, make_client: Make) 
     api = make_client(bad, provider=provider, retry=policy)
     messages = []
     for _ in range(5):
-        with pytest.raises(ChallengeRequiredError) as info:
+        with pytest.raises(ClearanceRejectedError) as info:
             api.refresh_session()
         messages.append(str(info.value))
     opened = [i for i, m in enumerate(messages) if "circuit breaker open" in m]
     assert opened and opened[0] <= 3 and opened == list(range(opened[0], 5))
     assert len(provider.renewals) <= 3  # each renewal is a harvest: bounded too
     before = emulator.admin.stats()["challenges"]["served"]
-    with pytest.raises(ChallengeRequiredError, match="circuit breaker open"):
+    with pytest.raises(ClearanceRejectedError, match="circuit breaker open"):
         api.send_message("still open")
     assert emulator.admin.stats()["challenges"]["served"] == before  # nothing sent
 
@@ -265,7 +265,7 @@ def test_refresh_error_from_the_site(make_emulator: Callable[..., Emulator], mak
     emu = make_emulator(refresh_error=True)
     api = make_client(mint(emu))
     emu.admin.expire("access_token")  # the site must refresh it upstream, and fails
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(UnauthorizedError) as info:
         api.refresh_session()
     assert info.value.code == "RefreshAccessTokenError"
 
@@ -283,10 +283,10 @@ def test_refresh_credentials_function(emulator: Emulator, transport_name: str) -
     again = refresh_credentials(updated, site=SiteProfile(base_url=emulator.url))
     assert again.session_token != updated.session_token
     emulator.admin.revoke("session")
-    with pytest.raises(AuthenticationError):
+    with pytest.raises(UnauthorizedError):
         refresh_credentials(again)
     emulator.admin.expire("clearance")
-    with pytest.raises(ChallengeRequiredError):
+    with pytest.raises(ClearanceRejectedError):
         refresh_credentials(mint(emulator).replace(clearance_token=again.clearance_token))
 
 

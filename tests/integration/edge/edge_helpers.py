@@ -9,9 +9,10 @@ import re
 import subprocess
 from typing import Any
 
+from support.bundles import UA
+
 from chatgpt_browser.emulator.process import Emulator
 
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 CH_UA = '"Not_A Brand";v="8", "Chromium";v="120"'
 TIMEOUT = 10.0
 SESSION_COOKIE = "__Secure-next-auth.session-token"

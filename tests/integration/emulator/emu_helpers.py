@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from support.bundles import UA
 
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/108.0.0.0 Safari/537.36"
 TIMEOUT = 10.0
 
 

@@ -99,13 +99,6 @@ def processes_with(marker: str) -> list[int]:
     return [pid for pid in found if pid != os.getpid()]
 
 
-def wait_until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 class Recorder:
     """A loopback HTTP server that records what reaches it: GET answers a small page,
     `/redirect?to=URL` answers 302 to URL, POST echoes its form body."""

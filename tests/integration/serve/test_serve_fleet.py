@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from serve_helpers import Serve, processes_with, wait_until
+from serve_helpers import Serve, processes_with
+from support.waiting import wait_until
 
 from chatgpt_browser.emulator.process import Emulator
 
