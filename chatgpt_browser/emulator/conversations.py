@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Any
 
 from .clock import Clock
+from .jsontypes import JSONObject
 
 
 @dataclasses.dataclass
@@ -24,7 +24,7 @@ class Node:
     create_time: float
     children: list[str] = dataclasses.field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         message = None
         if self.role != "root":
             message = {
@@ -47,7 +47,7 @@ class Conversation:
     mapping: dict[str, Node] = dataclasses.field(default_factory=dict)
     visible: bool = True
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "title": self.title,
             "create_time": self.create_time,
@@ -56,7 +56,7 @@ class Conversation:
             "current_node": self.current_node,
         }
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> JSONObject:
         return {"id": self.id, "title": self.title, "create_time": self.create_time}
 
 

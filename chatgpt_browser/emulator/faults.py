@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+
+from .jsontypes import JSONMapping, JSONObject, to_float, to_int
 
 KINDS = frozenset({"status", "reset", "cut", "stall", "malformed", "no_done", "html"})
 STREAM_KINDS = frozenset({"cut", "stall", "malformed", "no_done"})
@@ -22,13 +23,13 @@ class Fault:
     kind: str
     count: int = 1
     status: int | None = None
-    body: Any = None
+    body: object = None
     after_events: int | None = None
     stall_seconds: float | None = None
     headers: dict[str, str] | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Fault:
+    def from_dict(cls, data: JSONMapping) -> Fault:
         route, kind = str(data.get("route", "")), str(data.get("kind", ""))
         if not route.startswith("/"):
             raise ValueError("route must be a path prefix starting with '/'")
@@ -37,12 +38,12 @@ class Fault:
         fault = cls(
             route=route,
             kind=kind,
-            count=int(data.get("count", 1)),
-            status=None if data.get("status") is None else int(data["status"]),
+            count=to_int(data.get("count", 1)),
+            status=None if data.get("status") is None else to_int(data["status"]),
             body=data.get("body"),
-            after_events=None if data.get("after_events") is None else int(data["after_events"]),
-            stall_seconds=None if data.get("stall_seconds") is None else float(data["stall_seconds"]),
-            headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
+            after_events=None if data.get("after_events") is None else to_int(data["after_events"]),
+            stall_seconds=None if data.get("stall_seconds") is None else to_float(data["stall_seconds"]),
+            headers=_headers(data.get("headers")),
         )
         if fault.count < 1:
             raise ValueError("count must be >= 1")
@@ -50,8 +51,16 @@ class Fault:
             raise ValueError("a 'status' fault needs a status")
         return fault
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return dataclasses.asdict(self)
+
+
+def _headers(value: object) -> dict[str, str]:
+    if not value:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError("headers must be a JSON object")
+    return {str(k): str(v) for k, v in value.items()}
 
 
 class FaultQueue:
@@ -64,7 +73,7 @@ class FaultQueue:
     def clear(self) -> None:
         self._faults.clear()
 
-    def pending(self) -> list[dict[str, Any]]:
+    def pending(self) -> list[JSONObject]:
         return [fault.to_dict() for fault in self._faults]
 
     def take(self, path: str, kinds: frozenset[str] | set[str]) -> Fault | None:

@@ -11,9 +11,10 @@ import argparse
 import dataclasses
 import ipaddress
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+
+from .jsontypes import JSONMapping, JSONObject, to_float, to_int
 
 #: `--tls-fingerprint`: ignore TLS; fail library fingerprints on the challenge; also bind
 #: each clearance to the TLS client family that earned it.
@@ -57,7 +58,7 @@ class Account:
     captcha: bool = False
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Account:
+    def from_dict(cls, data: JSONMapping) -> Account:
         try:
             email, password = str(data["email"]), str(data["password"])
         except KeyError as exc:
@@ -67,7 +68,7 @@ class Account:
         secret = data.get("totp_secret")
         return cls(email, password, str(secret) if secret else None, bool(data.get("captcha", False)))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "email": self.email,
             "password": self.password,
@@ -128,7 +129,7 @@ class Options:
             return self.fingerprint_mode == "bind"
         return self.client_hints_check
 
-    def update(self, changes: Mapping[str, Any]) -> None:
+    def update(self, changes: JSONMapping) -> None:
         """Apply admin `configure` changes, converting JSON values to the field types."""
         unknown = set(changes) - RUNTIME_OPTIONS
         if unknown:
@@ -137,7 +138,7 @@ class Options:
             setattr(self, name, _coerce(name, value))
 
 
-def _coerce(name: str, value: Any) -> Any:
+def _coerce(name: str, value: object) -> object:
     if name == "tls_fingerprint":
         if value not in TLS_FINGERPRINT_MODES:
             raise ValueError(f"tls_fingerprint must be one of {', '.join(TLS_FINGERPRINT_MODES)}")
@@ -145,21 +146,27 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "client_hints_check":
         return None if value is None else bool(value)
     if name == "checks":
-        checks = ALL_CHECKS if value is None else frozenset(value)
+        checks = ALL_CHECKS if value is None else frozenset(_items(value))
         if checks - ALL_CHECKS:
-            raise ValueError(f"unknown checks: {sorted(checks - ALL_CHECKS)}")
+            raise ValueError(f"unknown checks: {sorted(map(str, checks - ALL_CHECKS))}")
         return checks
     if name == "blocked_ips":
-        return frozenset(value or ())
+        return frozenset(_items(value or ()))
     if name == "flagged_words":
-        return tuple(str(word).lower() for word in value if word)
+        return tuple(str(word).lower() for word in _items(value) if word)
     if name in ("rate_limit",):
-        return None if value is None else int(value)
+        return None if value is None else to_int(value)
     if name in ("pow_difficulty", "max_message_chars"):
-        return int(value)
+        return to_int(value)
     if name in ("dwell", "clearance_ttl", "session_ttl", "access_token_ttl", "token_delay"):
-        return float(value)
+        return to_float(value)
     return bool(value)
+
+
+def _items(value: object) -> Iterable[object]:
+    if not isinstance(value, Iterable):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
 
 
 def merge_accounts(extra: Iterable[Account]) -> tuple[Account, ...]:
@@ -179,10 +186,12 @@ def load_accounts_file(path: str | Path) -> list[Account]:
     return [Account.from_dict(entry) for entry in data]
 
 
-def _number(kind: type, low: float, high: float = float("inf"), *, open_low: bool = False) -> Any:
+def _number(
+    kind: Callable[[str], float], low: float, high: float = float("inf"), *, open_low: bool = False
+) -> Callable[[str], float]:
     """An argparse type: a `kind` number in [low, high] (or (low, high] with `open_low`)."""
 
-    def parse(text: str) -> Any:
+    def parse(text: str) -> float:
         try:
             value = kind(text)
         except ValueError:

@@ -18,7 +18,8 @@ import hashlib
 import hmac
 import json
 import os
-from typing import Any
+
+from .jsontypes import JSONMapping, JSONObject
 
 JWE_HEADER = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0"  # {"alg":"dir","enc":"A256GCM"}
 _JWT_HEADER = {"alg": "RS256", "typ": "JWT", "kid": "emulator-1"}
@@ -56,14 +57,14 @@ class Signer:
             counter += 1
         return bytes(out[:length])
 
-    def seal(self, payload: dict[str, Any]) -> str:
+    def seal(self, payload: JSONMapping) -> str:
         plain = json.dumps(payload, separators=(",", ":")).encode()
         iv = os.urandom(12)
         cipher = bytes(a ^ b for a, b in zip(plain, self._keystream(iv, len(plain)), strict=True))
         iv_s, cipher_s = b64url(iv), b64url(cipher)
         return f"{JWE_HEADER}..{iv_s}.{cipher_s}.{self.sign('jwe', iv_s, cipher_s)}"
 
-    def open(self, token: str) -> dict[str, Any]:
+    def open(self, token: str) -> JSONObject:
         parts = token.split(".")
         if len(parts) != 5 or parts[0] != JWE_HEADER or parts[1]:
             raise TokenError("not a session token")
@@ -80,12 +81,12 @@ class Signer:
             raise TokenError("undecodable session token")
         return payload
 
-    def make_jwt(self, claims: dict[str, Any]) -> str:
+    def make_jwt(self, claims: JSONMapping) -> str:
         header = b64url(json.dumps(_JWT_HEADER, separators=(",", ":")).encode())
         body = b64url(json.dumps(claims, separators=(",", ":")).encode())
         return f"{header}.{body}.{self.sign('jwt', header, body)}"
 
-    def read_jwt(self, token: str) -> dict[str, Any]:
+    def read_jwt(self, token: str) -> JSONObject:
         parts = token.split(".")
         if len(parts) != 3:
             raise TokenError("not a JWT")
