@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import cast
 
 import requests
+
+from .jsontypes import JSONObject, to_float, to_int
+from .stats import StatsSnapshot
 
 
 class AdminError(RuntimeError):
@@ -24,8 +28,8 @@ class AdminClient:
         return f"AdminClient({self.admin_url!r})"
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
-    ) -> Any:
+        self, method: str, path: str, body: JSONObject | None = None, params: dict[str, str] | None = None
+    ) -> JSONObject:
         response = requests.request(
             method,
             self.admin_url + path,
@@ -42,11 +46,14 @@ class AdminClient:
         if response.status_code >= 400:
             message = data.get("error") if isinstance(data, dict) else response.text[:200]
             raise AdminError(f"admin {path} failed with {response.status_code}: {message}")
+        # Every admin answer is a JSON object (docs/emulator-contract.md); say so if not.
+        if not isinstance(data, dict):
+            raise AdminError(f"admin {path} answered {response.status_code} without a JSON object")
         return data
 
-    def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", "/stats")
-        return result
+    def stats(self) -> StatsSnapshot:
+        # The server builds it from the same TypedDict (state.py snapshot).
+        return cast(StatsSnapshot, self._call("GET", "/stats"))
 
     def reset_stats(self) -> None:
         self._call("POST", "/reset_stats")
@@ -58,7 +65,7 @@ class AdminClient:
         *,
         count: int = 1,
         status: int | None = None,
-        body: Any = None,
+        body: object = None,
         after_events: int | None = None,
         stall_seconds: float | None = None,
         headers: dict[str, str] | None = None,
@@ -84,27 +91,26 @@ class AdminClient:
 
     def expire(self, what: str, email: str | None = None) -> int:
         """Expire every clearance / session / access_token issued so far; returns how many."""
-        return int(self._call("POST", "/expire", {"what": what, "email": email})["count"])
+        return to_int(self._call("POST", "/expire", {"what": what, "email": email})["count"])
 
     def revoke(self, what: str, email: str | None = None) -> int:
         """Like expire, but the server forgets them."""
-        return int(self._call("POST", "/revoke", {"what": what, "email": email})["count"])
+        return to_int(self._call("POST", "/revoke", {"what": what, "email": email})["count"])
 
     def advance_clock(self, seconds: float) -> float:
         """Move the emulator's clock forward; returns its new time (epoch seconds)."""
-        return float(self._call("POST", "/advance_clock", {"seconds": seconds})["now"])
+        return to_float(self._call("POST", "/advance_clock", {"seconds": seconds})["now"])
 
-    def configure(self, **options: Any) -> dict[str, Any]:
+    def configure(self, **options: object) -> JSONObject:
         """Change runtime options; returns all current options."""
         for key in ("checks", "blocked_ips", "flagged_words"):
-            if key in options and options[key] is not None:
-                options[key] = sorted(options[key])
-        result: dict[str, Any] = self._call("POST", "/configure", options)
-        return result
+            value = options.get(key)
+            if isinstance(value, Iterable):  # sets are not JSON: send them sorted
+                options[key] = sorted(map(str, value))
+        return self._call("POST", "/configure", options)
 
-    def options(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", "/options")
-        return result
+    def options(self) -> JSONObject:
+        return self._call("GET", "/options")
 
     def captcha_answer(self, state: str | None = None) -> str:
         """The answer of the captcha last served (or the one served for that auth state)."""
@@ -116,19 +122,18 @@ class AdminClient:
         With `--tls` it is bound like one Chromium earned; `ja4="t13d..."` binds it to
         another TLS client, `ja4=None` to none.
         """
-        body: dict[str, Any] = {"user_agent": user_agent, "ip": ip}
+        body: JSONObject = {"user_agent": user_agent, "ip": ip}
         if "ja4" in binding:
             body["ja4"] = binding["ja4"]
         elif binding:
             raise TypeError(f"unexpected arguments: {sorted(binding)}")
         return str(self._call("POST", "/issue_clearance", body)["value"])
 
-    def tls(self, limit: int = 100) -> dict[str, Any]:
+    def tls(self, limit: int = 100) -> JSONObject:
         """The TLS fingerprints connections presented: {mode, connections, dropped, recent}."""
-        result: dict[str, Any] = self._call("GET", "/tls", params={"limit": str(limit)})
-        return result
+        return self._call("GET", "/tls", params={"limit": str(limit)})
 
     def issue_session(self, email: str | None = None) -> dict[str, str]:
         """A logged-in session without the login flow: {session_token, access_token, email}."""
-        result: dict[str, str] = self._call("POST", "/issue_session", {"email": email})
-        return result
+        result = self._call("POST", "/issue_session", {"email": email})
+        return {key: str(value) for key, value in result.items()}

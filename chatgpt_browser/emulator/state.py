@@ -12,18 +12,18 @@ import dataclasses
 import logging
 import os
 import uuid
-from typing import Any
+from typing import Protocol, TypeVar
 
 from .clock import Clock
 from .conversations import ConversationStore
 from .edge_tls import TlsRegistry
 from .faults import FaultQueue
 from .options import Account, Options
+from .stats import Stats, StatsSnapshot
 from .tokens import Signer, TokenError
 
 log = logging.getLogger(__name__)
 
-_MAX_FAILURES_KEPT = 500
 #: A challenge page must be answered within this many seconds (emulator clock).
 CHALLENGE_TTL = 3600.0
 
@@ -63,38 +63,6 @@ class AuthError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
-
-
-class Stats:
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.requests: collections.Counter[str] = collections.Counter()
-        self.challenges_served = 0
-        self.challenges_passed = 0
-        self.challenge_failures: list[dict[str, Any]] = []
-        self.challenges_failed = 0
-        self.clearance_rejections: collections.Counter[str] = collections.Counter()
-        self.logins_ok = 0
-        self.logins_failed = 0
-        self.sessions_issued = 0
-        self.access_tokens_issued = 0
-        self.conversations = 0
-        self.messages = 0
-        self.faults_applied = 0
-        self.tls_mismatches: list[dict[str, Any]] = []
-        self.client_hint_mismatches = 0
-
-    def tls_mismatch(self, entry: dict[str, Any]) -> None:
-        self.tls_mismatches.append(entry)
-        del self.tls_mismatches[:-_MAX_FAILURES_KEPT]
-
-    def challenge_failed(self, reasons: list[str], ip: str, user_agent: str) -> None:
-        self.challenges_failed += 1
-        entry = {"reason": reasons[0], "reasons": reasons, "ip": ip, "user_agent": user_agent}
-        self.challenge_failures.append(entry)
-        del self.challenge_failures[:-_MAX_FAILURES_KEPT]
 
 
 class State:
@@ -258,20 +226,10 @@ class State:
                     clearance.expired = True
             return len(targets)
         if what == "session":
-            records: list[Any] = [s for s in self.sessions.values() if _owned(s.email, email)]
-            table: dict[str, Any] = self.sessions
-            key = "sid"
-        elif what == "access_token":
-            records = [t for t in self.access_tokens.values() if _owned(t.email, email)]
-            table, key = self.access_tokens, "jti"
-        else:
-            raise ValueError("what must be 'clearance', 'session' or 'access_token'")
-        for record in records:
-            if revoke:
-                del table[getattr(record, key)]
-            else:
-                record.expires_at = min(record.expires_at, now)
-        return len(records)
+            return _invalidate_in(self.sessions, email, now, revoke=revoke)
+        if what == "access_token":
+            return _invalidate_in(self.access_tokens, email, now, revoke=revoke)
+        raise ValueError("what must be 'clearance', 'session' or 'access_token'")
 
     # -- rate limit and one stream per account ------------------------------------------
     def rate_limited(self, email: str) -> float | None:
@@ -288,7 +246,7 @@ class State:
         times.append(now)
         return None
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> StatsSnapshot:
         s = self.stats
         return {
             "requests": dict(s.requests),
@@ -317,3 +275,22 @@ class State:
 
 def _owned(owner: str, email: str | None) -> bool:
     return email is None or owner.lower() == email.lower()
+
+
+class _Expiring(Protocol):
+    email: str
+    expires_at: float
+
+
+_Record = TypeVar("_Record", bound=_Expiring)
+
+
+def _invalidate_in(table: dict[str, _Record], email: str | None, now: float, *, revoke: bool) -> int:
+    """Expire (or, revoking, forget) the records of `table` that `email` owns (None: all)."""
+    keys = [key for key, record in table.items() if _owned(record.email, email)]
+    for key in keys:
+        if revoke:
+            del table[key]
+        else:
+            table[key].expires_at = min(table[key].expires_at, now)
+    return len(keys)
