@@ -15,11 +15,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import IO, Any
+from typing import IO
 
 from .admin_client import AdminClient
+from .jsontypes import JSONMapping, JSONObject, to_int
 from .options import Account
 
 
@@ -29,6 +30,49 @@ class EmulatorStartError(RuntimeError):
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _check_args(checks: Iterable[str] | None) -> list[str]:
+    """`--disable-check` for each check left out of `checks` (None: all stay on)."""
+    if checks is None:
+        return []
+    from .options import ALL_CHECKS
+
+    return [arg for name in sorted(ALL_CHECKS - set(checks)) for arg in ("--disable-check", name)]
+
+
+def _optional_args(
+    client_hints_check: bool | None, rate_limit: int | None, max_chars: int | None
+) -> list[str]:
+    """Flags given only when set (None: the server's default)."""
+    args: list[str] = []
+    if client_hints_check is not None:
+        args += ["--client-hints-check", "on" if client_hints_check else "off"]
+    if rate_limit is not None:
+        args += ["--rate-limit", str(rate_limit)]
+    if max_chars is not None:
+        args += ["--max-message-chars", str(max_chars)]
+    return args
+
+
+def _list_args(blocked_ips: Iterable[str], flagged_words: Iterable[str]) -> list[str]:
+    args: list[str] = []
+    for ip in blocked_ips:
+        args += ["--block-ip", ip]
+    for word in list(flagged_words) or [""]:  # "" alone: flag nothing
+        args += ["--flagged-word", word]
+    return args
+
+
+def _write_accounts(accounts: Sequence[JSONMapping | Account] | None) -> str | None:
+    """The accounts as a private JSON file for `--accounts-file` (None: no accounts given)."""
+    if not accounts:
+        return None
+    entries = [a.to_dict() if isinstance(a, Account) else dict(a) for a in accounts]
+    fd, path = tempfile.mkstemp(prefix="emulator-accounts-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp makes it 0600
+        json.dump(entries, handle)
+    return path
 
 
 class Emulator:
@@ -50,7 +94,7 @@ class Emulator:
         access_token_ttl: float = 3600.0,
         rate_limit: int | None = None,
         token_delay: float = 0.0,
-        accounts: Sequence[Mapping[str, Any] | Account] | None = None,
+        accounts: Sequence[JSONMapping | Account] | None = None,
         blocked_ips: Iterable[str] = (),
         at_capacity: bool = False,
         refresh_error: bool = False,
@@ -63,7 +107,7 @@ class Emulator:
         tls_fingerprint: str = "bind",
         client_hints_check: bool | None = None,
         log_level: str = "WARNING",
-        stderr: int | IO[Any] | None = None,
+        stderr: int | IO[bytes] | IO[str] | None = None,
         extra_args: Sequence[str] = (),
     ) -> None:
         args = [
@@ -73,11 +117,7 @@ class Emulator:
             "--access-token-ttl", str(access_token_ttl), "--token-delay", str(token_delay),
             "--log-level", log_level, "--parent-pid", str(os.getpid()),
         ]  # fmt: skip
-        if checks is not None:
-            from .options import ALL_CHECKS
-
-            for name in sorted(ALL_CHECKS - set(checks)):
-                args += ["--disable-check", name]
+        args += _check_args(checks)
         switches = {
             "tls": tls, "interactive": interactive, "no_challenge": not challenge,
             "at_capacity": at_capacity, "refresh_error": refresh_error, "captcha": captcha,
@@ -85,28 +125,16 @@ class Emulator:
         }  # fmt: skip
         args += [_flag(name) for name, on in switches.items() if on]
         args += ["--tls-fingerprint", tls_fingerprint]
-        if client_hints_check is not None:
-            args += ["--client-hints-check", "on" if client_hints_check else "off"]
-        if rate_limit is not None:
-            args += ["--rate-limit", str(rate_limit)]
-        if max_message_chars is not None:
-            args += ["--max-message-chars", str(max_message_chars)]
-        for ip in blocked_ips:
-            args += ["--block-ip", ip]
-        for word in list(flagged_words) or [""]:  # "" alone: flag nothing
-            args += ["--flagged-word", word]
-        self._accounts_file: str | None = None
-        if accounts:
-            entries = [a.to_dict() if isinstance(a, Account) else dict(a) for a in accounts]
-            fd, self._accounts_file = tempfile.mkstemp(prefix="emulator-accounts-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp makes it 0600
-                json.dump(entries, handle)
+        args += _optional_args(client_hints_check, rate_limit, max_message_chars)
+        args += _list_args(blocked_ips, flagged_words)
+        self._accounts_file = _write_accounts(accounts)
+        if self._accounts_file is not None:
             args += ["--accounts-file", self._accounts_file]
         self.args = [*args, *extra_args]
         self.startup_timeout = startup_timeout
         self._stderr = stderr
         self._process: subprocess.Popen[bytes] | None = None
-        self.info: dict[str, Any] = {}
+        self.info: JSONObject = {}
 
     # -- lifetime ------------------------------------------------------------------
     def __enter__(self) -> Emulator:
@@ -127,7 +155,10 @@ class Emulator:
         )
         try:
             line = self._read_ready_line(self._process)
-            self.info = json.loads(line)
+            info = json.loads(line)
+            if not isinstance(info, dict):
+                raise EmulatorStartError("emulator's ready line is not a JSON object")
+            self.info = info
         except BaseException:
             self.stop()
             raise
@@ -193,15 +224,19 @@ class Emulator:
 
     @property
     def pid(self) -> int:
-        return int(self.info["pid"])
+        return to_int(self.info["pid"])
 
     @property
     def ca_file(self) -> str | None:
-        return self.info.get("ca_file")
+        ca_file = self.info.get("ca_file")
+        return None if ca_file is None else str(ca_file)
 
     @property
     def accounts(self) -> list[Account]:
-        return [Account.from_dict(entry) for entry in self.info["accounts"]]
+        entries = self.info["accounts"]
+        if not isinstance(entries, list):
+            raise EmulatorStartError("emulator reported no account list")
+        return [Account.from_dict(entry) for entry in entries]
 
     @property
     def account(self) -> Account:
