@@ -15,37 +15,23 @@ import secrets
 import shutil
 import signal
 import socket
-import struct
 from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import Admin
 from .auth0 import Auth0
-from .backend import MESSAGES_401, TOO_MANY_PER_HOUR, Backend, detail
-from .challenge import TOKEN_PARAM, ChallengeLayer, blocked_response, client_ip
-from .edge import TRACE_PATH, edge_headers, hints_contradict, maybe_compress, trace_response
+from .backend import Backend
+from .challenge import ChallengeLayer
 from .edge_tls import FingerprintSite
-from .faults import Fault
-from .html_site import CHALLENGES_CSS, capacity_page, html_error_page
 from .login_flow import LoginFlow
 from .options import Options
 from .site_auth import SiteAuth
+from .site_pipeline import make_site_app
 from .state import State
 
 log = logging.getLogger(__name__)
-
-_GATEWAY_PAGES = {
-    502: "Bad gateway. The web server reported a bad gateway error. Error code 502",
-    524: "A timeout occurred. The origin web server timed out responding to this request. Error code 524",
-}
-_HTML_FAULT_PAGE = (
-    '<!DOCTYPE html><html><head><title>ChatGPT</title></head><body><div id="__next">'
-    "<p>Something went wrong. An HTML page where JSON was expected.</p></div></body></html>"
-)
-
 
 @dataclasses.dataclass
 class Servers:
@@ -78,129 +64,6 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _origin(scheme: str, host: str, port: int) -> str:
     return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
-
-
-def _reset_connection(request: web.Request) -> None:
-    """Drop the connection with a TCP RST (SO_LINGER 0), as a crashing proxy would."""
-    transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-
-
-def _route_name(request: web.Request) -> str:
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else request.path
-
-
-def fault_response(fault: Fault, request: web.Request, layer: ChallengeLayer) -> web.StreamResponse:
-    """The canned answer for a queued 'status' or 'html' fault."""
-    headers = dict(fault.headers or {})
-    if fault.kind == "html":
-        return web.Response(text=_HTML_FAULT_PAGE, content_type="text/html", headers=headers)
-    status, body = int(fault.status or 500), fault.body
-    if body is None:
-        if status == 403:
-            return layer.challenge(request)
-        if status == 401:
-            body = {
-                "detail": {
-                    "message": MESSAGES_401["token_expired"],
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": "token_expired",
-                }
-            }
-        elif status == 429:
-            headers.setdefault("Retry-After", "3600")
-            return detail(429, TOO_MANY_PER_HOUR, headers=headers)
-        elif status == 503:
-            return web.Response(status=503, text=capacity_page(), content_type="text/html", headers=headers)
-        elif status in _GATEWAY_PAGES:
-            page = html_error_page(status, _GATEWAY_PAGES[status])
-            return web.Response(status=status, text=page, content_type="text/html", headers=headers)
-        else:
-            body = {"detail": "Something went wrong. If this issue persists please contact us."}
-    if isinstance(body, str):
-        kind = "text/html" if body.lstrip().startswith("<") else "text/plain"
-        return web.Response(status=status, text=body, content_type=kind, headers=headers)
-    return web.json_response(body, status=status, headers=headers)
-
-
-def make_site_app(state: State, layer: ChallengeLayer, routes: list[web.RouteDef]) -> web.Application:
-    options = state.options
-
-    @web.middleware
-    async def pipeline(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
-        if request.path.startswith(ADMIN_PREFIX):
-            return await handler(request)
-        status = 500
-        try:
-            response = await _through_layers(request, handler)
-            status = response.status
-            maybe_compress(request, response)
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        finally:
-            state.stats.requests[f"{request.method} {_route_name(request)} {status}"] += 1
-
-    async def _through_layers(
-        request: web.Request, handler: Callable[[web.Request], Any]
-    ) -> web.StreamResponse:
-        if request.path in ("/cdn-cgi/styles/challenges.css", TRACE_PATH):
-            return await handler(request)
-        ip = client_ip(request)
-        if ip in options.blocked_ips:
-            log.info("blocked IP %s (1020)", ip)
-            return blocked_response(request)
-        if options.challenge:
-            if request.method == "POST" and TOKEN_PARAM in request.query:
-                return await layer.verify(request)
-            reason = layer.clearance_reason(request)
-            if reason is not None:
-                state.stats.clearance_rejections[reason] += 1
-                if reason != "missing":
-                    log.info("clearance refused for %s %s: %s", request.method, request.path, reason)
-                return layer.challenge(request)
-            if _hints_refused(request):
-                state.stats.client_hint_mismatches += 1
-                state.stats.clearance_rejections["client_hints_mismatch"] += 1
-                log.warning("sec-ch-ua contradicts the User-Agent on %s: challenge", request.path)
-                return layer.challenge(request)
-        fault = state.faults.take(request.path, {"status", "reset", "html"})
-        if fault is not None:
-            state.stats.faults_applied += 1
-            if fault.kind == "reset":
-                _reset_connection(request)
-                return web.Response(status=500)  # never sent: the connection is gone
-            return fault_response(fault, request, layer)
-        response: web.StreamResponse = await handler(request)
-        return response
-
-    def _hints_refused(request: web.Request) -> bool:
-        """The API refuses client hints that contradict the UA the clearance was earned with."""
-        hints = request.headers.get("sec-ch-ua")
-        if hints is None or not options.checks_client_hints:
-            return False
-        if not request.path.startswith(("/backend-api/", "/api/")):
-            return False
-        return hints_contradict(hints, request.headers.get("User-Agent", ""))
-
-    async def css(request: web.Request) -> web.StreamResponse:
-        return web.Response(text=CHALLENGES_CSS, content_type="text/css")
-
-    async def trace(request: web.Request) -> web.StreamResponse:
-        return trace_response(request, state.tls)
-
-    app = web.Application(middlewares=[pipeline])
-    app.on_response_prepare.append(edge_headers)
-    app.add_routes([*routes, web.get("/cdn-cgi/styles/challenges.css", css), web.get(TRACE_PATH, trace)])
-    return app
 
 
 async def start(options: Options) -> Servers:
