@@ -33,6 +33,7 @@ from .state import State
 
 log = logging.getLogger(__name__)
 
+
 @dataclasses.dataclass
 class Servers:
     """The running emulator: what the JSON ready-line reports."""

@@ -1,5 +1,5 @@
-"""The backend API (wire doc sections 4-7): the SSE conversation endpoint with its
-validation and error bodies, moderations, models, and the conversation list.
+"""The backend API (wire doc sections 4-7): the SSE conversation endpoint, moderations,
+models, and the conversation list (validation and error bodies: backend_wire.py).
 
 Answers are deterministic: the same prompt (and variant number) gives the same text,
 long enough to span several cumulative SSE events.
@@ -9,134 +9,31 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 from aiohttp import web
 
+from .backend_wire import (
+    MODELS,
+    ONE_AT_A_TIME,
+    TOO_LONG,
+    TOO_MANY_PER_HOUR,
+    Reply,
+    answer_chunks,
+    answer_for,
+    detail,
+    error_401,
+    json_body,
+    sse_event,
+    validate_conversation,
+    validation_error,
+)
 from .conversations import Conversation, ConversationError
 from .faults import STREAM_KINDS, Fault
 from .state import AuthError, State
 
 log = logging.getLogger(__name__)
-
-MESSAGES_401 = {
-    "token_expired": "Your authentication token has expired. Please try signing in again.",
-    "invalid_api_key": "Missing authentication header or invalid authentication header format.",
-    "invalid_jwt": "Could not parse your authentication token. Please try signing in again.",
-}
-TOO_MANY_PER_HOUR = "Too many requests in 1 hour. Try again later."
-ONE_AT_A_TIME = (
-    "Only one message at a time. Please allow any other responses to complete before sending "
-    "another message, or wait one minute."
-)
-TOO_LONG = {
-    "message": "The message you submitted was too long, please reload the conversation and submit "
-    "something shorter.",
-    "code": "message_length_exceeds_limit",
-}
-MODELS = [
-    {
-        "slug": "text-davinci-002-render",
-        "max_tokens": 4097,
-        "title": "Default",
-        "description": "Our default model.",
-        "tags": [],
-    },
-    {
-        "slug": "text-davinci-002-render-sha",
-        "max_tokens": 4097,
-        "title": "Turbo (Default for free users)",
-        "description": "Optimized for speed.",
-        "tags": [],
-    },
-    {
-        "slug": "text-davinci-002-render-paid",
-        "max_tokens": 4097,
-        "title": "Legacy (Plus)",
-        "description": "The previous model.",
-        "tags": [],
-    },
-]
-# Readable sentences the emulator picks from, so a person watching the demo sees an
-# answer rather than word salad; which ones and in what order depends on the prompt.
-_SENTENCES = (
-    "This answer comes from the local site emulator, not from a model.",
-    "It streams as cumulative server-sent events, the way the site sent them in December 2022.",
-    "The same prompt always gets the same words, so tests can predict every part of it.",
-    "Ask for a variant and you get another take on the same prompt.",
-    "Through the admin API a test can cut, stall or garble this stream on purpose.",
-    "Each event repeats the whole answer so far, so a client only needs the latest one.",
-    "A stream that ends without its closing marker is reported as incomplete.",
-    "Unattended jobs see what they would see on the real site, minus the model.",
-)
-_SENTENCES_PER_ANSWER = 3
-
-
-def answer_for(prompt: str, variant: int = 0) -> str:
-    """The deterministic answer to `prompt` (variant n gives a different text)."""
-    digest = hashlib.sha256(f"{variant}:{prompt}".encode()).digest()
-    order = sorted(range(len(_SENTENCES)), key=lambda index: digest[index])
-    body = " ".join(_SENTENCES[index] for index in order[:_SENTENCES_PER_ANSWER])
-    opener = (
-        f'You said: "{prompt[:200]}"'
-        if variant == 0
-        else f'Another take (variant {variant}) on "{prompt[:200]}":'
-    )
-    return f"{opener} {body}"
-
-
-def answer_chunks(text: str) -> Iterator[str]:
-    """Cumulative prefixes of the answer, a few words at a time."""
-    words = text.split(" ")
-    for end in range(2, len(words), 3):
-        yield " ".join(words[:end])
-    yield text
-
-
-def detail(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"detail": body}, status=status, headers=headers)
-
-
-def error_401(code: str) -> web.Response:
-    return detail(
-        401, {"message": MESSAGES_401[code], "type": "invalid_request_error", "param": None, "code": code}
-    )
-
-
-def validation_error(message: str, loc: list[str]) -> web.Response:
-    return detail(422, [{"loc": ["body", *loc], "msg": message, "type": "value_error"}])
-
-
-def _is_uuid(value: Any) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return isinstance(value, str)
-
-
-def sse_event(message_id: str, text: str, conversation_id: str) -> bytes:
-    event = {
-        "message": {
-            "id": message_id,
-            "role": "assistant",
-            "user": None,
-            "create_time": None,
-            "update_time": None,
-            "content": {"content_type": "text", "parts": [text]},
-            "end_turn": None,
-            "weight": 1.0,
-            "metadata": {},
-            "recipient": "all",
-        },
-        "conversation_id": conversation_id,
-        "error": None,
-    }
-    return f"data: {json.dumps(event)}\n\n".encode()
 
 
 class Backend:
@@ -156,19 +53,19 @@ class Backend:
         try:
             return self.state.check_bearer(request.headers.get("Authorization"))
         except AuthError as exc:
-            raise _Reply(error_401(exc.code)) from None
+            raise Reply(error_401(exc.code)) from None
 
     async def models(self, request: web.Request) -> web.StreamResponse:
         try:
             self._account(request)
-        except _Reply as reply:
+        except Reply as reply:
             return reply.response
         return web.json_response({"models": MODELS})
 
     async def conversations(self, request: web.Request) -> web.StreamResponse:
         try:
             email = self._account(request)
-        except _Reply as reply:
+        except Reply as reply:
             return reply.response
         try:
             offset, limit = int(request.query.get("offset", 0)), int(request.query.get("limit", 20))
@@ -181,7 +78,7 @@ class Backend:
     async def get_conversation(self, request: web.Request) -> web.StreamResponse:
         try:
             email = self._account(request)
-        except _Reply as reply:
+        except Reply as reply:
             return reply.response
         conversation = self.state.conversations.get(request.match_info["conversation_id"], email)
         if conversation is None:
@@ -191,8 +88,8 @@ class Backend:
     async def moderations(self, request: web.Request) -> web.StreamResponse:
         try:
             self._account(request)
-            body = await _json_body(request)
-        except _Reply as reply:
+            body = await json_body(request)
+        except Reply as reply:
             return reply.response
         text = body.get("input")
         if not isinstance(text, str):
@@ -205,9 +102,9 @@ class Backend:
     async def conversation(self, request: web.Request) -> web.StreamResponse:
         try:
             email = self._account(request)
-            body = await _json_body(request)
-            prompt, message_id, parent_id, action = self._validate(body)
-        except _Reply as reply:
+            body = await json_body(request)
+            prompt, message_id, parent_id, action = validate_conversation(body)
+        except Reply as reply:
             return reply.response
         options = self.state.options
         if len(prompt) > options.max_message_chars:
@@ -248,37 +145,6 @@ class Backend:
             if earlier is not None:
                 return earlier  # re-asked with a fresh id: answer the original message again
         return message_id, store.add_user_message(conversation, message_id, prompt, parent_id)
-
-    def _validate(self, body: dict[str, Any]) -> tuple[str, str, str, str]:
-        action = body.get("action")
-        if action not in ("next", "variant"):
-            raise _Reply(
-                validation_error(
-                    "value is not a valid enumeration member; permitted: 'next', 'variant'", ["action"]
-                )
-            )
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise _Reply(validation_error("field required", ["messages"]))
-        message = messages[-1]
-        if not isinstance(message, dict) or not _is_uuid(message.get("id")):
-            raise _Reply(validation_error("value is not a valid uuid", ["messages", "0", "id"]))
-        content = message.get("content")
-        parts = content.get("parts") if isinstance(content, dict) else None
-        if (
-            message.get("role") != "user"
-            or not isinstance(parts, list)
-            or not all(isinstance(p, str) for p in parts)
-        ):
-            raise _Reply(validation_error("invalid message content", ["messages", "0", "content"]))
-        if not _is_uuid(body.get("parent_message_id")):
-            raise _Reply(validation_error("value is not a valid uuid", ["parent_message_id"]))
-        if not isinstance(body.get("model"), str):
-            raise _Reply(validation_error("field required", ["model"]))
-        cid = body.get("conversation_id")
-        if cid is not None and not isinstance(cid, str):
-            raise _Reply(validation_error("str type expected", ["conversation_id"]))
-        return "\n".join(parts), str(message["id"]), str(body["parent_message_id"]), str(action)
 
     async def _stream(
         self,
@@ -346,21 +212,3 @@ async def _pause(request: web.Request, seconds: float) -> None:
         if transport is None or transport.is_closing():
             raise ConnectionResetError("client went away")
         await asyncio.sleep(min(remaining, 0.1))
-
-
-class _Reply(Exception):
-    """Carries a finished error response out of a validation helper."""
-
-    def __init__(self, response: web.Response) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise _Reply(validation_error("Expecting value: body is not valid JSON", [])) from None
-    if not isinstance(body, dict):
-        raise _Reply(validation_error("value is not a valid dict", []))
-    return body

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from .admin import PREFIX as ADMIN_PREFIX
-from .backend import MESSAGES_401, TOO_MANY_PER_HOUR, detail
+from .backend_wire import MESSAGES_401, TOO_MANY_PER_HOUR, detail
 from .challenge import TOKEN_PARAM, ChallengeLayer, blocked_response, client_ip
 from .edge import TRACE_PATH, edge_headers, hints_contradict, maybe_compress, trace_response
 from .faults import Fault
