@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from .app import Servers, serve_forever
-from .options import parse_options
+from .flags import parse_options
 
 
 def ready_line(servers: Servers) -> str:
