@@ -12,12 +12,12 @@ import hmac
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
 from .faults import Fault
 from .fingerprint import CHROMIUM_JA4, binding_of
+from .jsontypes import JSONMapping, JSONObject, to_float
 from .login_flow import LoginFlow
 from .state import State
 
@@ -73,7 +73,7 @@ class Admin:
         return guarded
 
     @staticmethod
-    async def _body(request: web.Request) -> dict[str, Any]:
+    async def _body(request: web.Request) -> JSONObject:
         if not request.can_read_body:
             return {}
         body = await request.json()
@@ -100,17 +100,17 @@ class Admin:
 
     async def expire(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
-        count = self.state.expire(str(body["what"]), body.get("email"))
+        count = self.state.expire(str(body["what"]), _email(body))
         return web.json_response({"ok": True, "count": count})
 
     async def revoke(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
-        count = self.state.revoke(str(body["what"]), body.get("email"))
+        count = self.state.revoke(str(body["what"]), _email(body))
         return web.json_response({"ok": True, "count": count})
 
     async def advance_clock(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
-        now = self.state.clock.advance(float(body["seconds"]))
+        now = self.state.clock.advance(to_float(body["seconds"]))
         return web.json_response({"ok": True, "now": now, "offset": self.state.clock.offset})
 
     async def configure(self, request: web.Request) -> web.StreamResponse:
@@ -169,3 +169,9 @@ class Admin:
                 "email": account.email,
             }
         )
+
+
+def _email(body: JSONMapping) -> str | None:
+    """The optional "email" of an admin call (None: every account)."""
+    email = body.get("email")
+    return None if email is None else str(email)

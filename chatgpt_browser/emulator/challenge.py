@@ -18,7 +18,6 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -173,7 +172,7 @@ class ChallengeLayer:
         return response
 
     def _failed_checks(
-        self, token: str, form: Mapping[str, Any], ip: str, header_ua: str, sec_ch_ua: str
+        self, token: str, form: Mapping[str, object], ip: str, header_ua: str, sec_ch_ua: str
     ) -> list[str]:
         """The reasons this answer does not clear (empty: it does)."""
         get = form.get

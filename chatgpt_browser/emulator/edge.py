@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 import re
+import ssl
 import time
-from typing import Any
 
 from aiohttp import web
 
@@ -68,8 +68,11 @@ def hints_contradict(sec_ch_ua: str, user_agent: str) -> bool:
 def trace_response(request: web.Request, registry: TlsRegistry) -> web.Response:
     """The `/cdn-cgi/trace` page: one `key=value` per line, text/plain."""
     fp = registry.for_request(request)
-    ssl_object: Any = request.transport.get_extra_info("ssl_object") if request.transport else None
-    tls = _TLS_NAMES.get(ssl_object.version(), ssl_object.version()) if ssl_object is not None else "off"
+    ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+    tls = "off"
+    if isinstance(ssl_object, (ssl.SSLObject, ssl.SSLSocket)):
+        version = ssl_object.version()
+        tls = _TLS_NAMES.get(version, version) if version is not None else "off"
     lines = {
         "fl": "29f1",
         "h": request.host,

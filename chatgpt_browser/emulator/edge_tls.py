@@ -26,11 +26,11 @@ import socket
 import ssl
 import time
 from collections.abc import Coroutine
-from typing import Any
 
 from aiohttp import web
 
 from .fingerprint import MAX_HELLO_BYTES, Fingerprint, HelloError, fingerprint_records, hello_length
+from .jsontypes import JSONObject
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class TlsRegistry:
         # Keyed by file descriptor: every accepted connection overwrites its descriptor's
         # entry before the handshake, so an entry left by a closed one is never read.
         self._by_fd: dict[int, Fingerprint] = {}
-        self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=_RECENT_KEPT)
+        self.recent: collections.deque[JSONObject] = collections.deque(maxlen=_RECENT_KEPT)
         self.dropped: collections.Counter[str] = collections.Counter()
         self.connections = 0
 
@@ -69,7 +69,7 @@ class TlsRegistry:
         sock = request.transport.get_extra_info("socket") if request.transport else None
         return None if sock is None else self._by_fd.get(sock.fileno())
 
-    def snapshot(self, limit: int = 100) -> dict[str, Any]:
+    def snapshot(self, limit: int = 100) -> JSONObject:
         return {
             "connections": self.connections,
             "dropped": dict(self.dropped),
@@ -77,7 +77,7 @@ class TlsRegistry:
         }
 
 
-def _peer(address: Any) -> str:
+def _peer(address: object) -> str:
     if isinstance(address, tuple) and len(address) >= 2:
         host = f"[{address[0]}]" if ":" in str(address[0]) else str(address[0])
         return f"{host}:{address[1]}"
@@ -150,7 +150,7 @@ class FingerprintSite(web.BaseSite):
             conn.setblocking(False)
             _HelloWait(self, conn, _peer(address)).start()
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
         task = self._loop.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

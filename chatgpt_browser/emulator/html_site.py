@@ -7,7 +7,8 @@ import functools
 import json
 from html import escape
 from importlib import resources
-from typing import Any
+
+from .jsontypes import JSONMapping
 
 
 @functools.cache
@@ -25,7 +26,7 @@ h1.zone-name-title{font-size:2.5rem;font-weight:500}
 
 
 def challenge_page(
-    *, host: str, action: str, opt: dict[str, Any], interactive: bool, failed: bool, ray: str
+    *, host: str, action: str, opt: JSONMapping, interactive: bool, failed: bool, ray: str
 ) -> str:
     opt_js = json.dumps(opt, separators=(",", ":"))
     if failed:
@@ -59,7 +60,7 @@ def challenge_page(
 <div id="challenge-body-text" class="core-msg spacer">
 {escape(host)} needs to review the security of your connection before proceeding.</div>
 <form id="challenge-form" action="{escape(action)}" method="POST" enctype="application/x-www-form-urlencoded">
-<input type="hidden" name="md" value="{escape(opt["cRay"])}">
+<input type="hidden" name="md" value="{escape(str(opt["cRay"]))}">
 <input type="hidden" name="wd" value=""><input type="hidden" name="ua" value="">
 <input type="hidden" name="br" value=""><input type="hidden" name="pw" value="">
 <input type="hidden" name="ck" value="">

@@ -1,8 +1,8 @@
 """JSON shapes the emulator sends and receives.
 
 Values decoded from a request are `object` until checked at the boundary: the type
-checker then makes every handler prove what it reads (isinstance), instead of `Any`
-letting a malformed body reach the logic unchecked.
+checker then makes every handler prove what it reads (isinstance), instead of an
+unchecked value letting a malformed body reach the logic.
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@ import hashlib
 import json
 import logging
 import os
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from .html_site import capacity_page, chat_page, html_error_page, landing_page
+from .jsontypes import JSONObject
 from .login_flow import LoginFlow
 from .state import Session, State
 
@@ -25,7 +25,7 @@ CALLBACK_COOKIE = "__Secure-next-auth.callback-url"
 CLIENT_ID = "TdJIcbe16WoTHtN95nyywh5E4yOo6ItG"
 
 
-def compact_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def compact_json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         status=status,
         text=json.dumps(data, separators=(",", ":")),
@@ -192,7 +192,7 @@ class SiteAuth:
         access_token, refresh_failed = self._ensure_access_token(session)
         account = self.state.account(session.email)
         name = account.email.split("@")[0] if account else session.email
-        body: dict[str, Any] = {
+        body: JSONObject = {
             "user": {
                 "id": self.state.user_id(session.email),
                 "name": name,
