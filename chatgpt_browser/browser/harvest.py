@@ -99,10 +99,7 @@ def harvest(
     """
     timeouts = timeouts if timeouts is not None else Timeouts()
     timeout = timeout if timeout is not None else timeouts.harvest
-    if site is None:
-        site = SiteProfile(base_url=url or SiteProfile().base_url)
-    elif url:
-        site = dataclasses.replace(site, base_url=url)
+    site = _resolve_site(url, site)
     if timeout <= 0:
         raise ConfigError("timeout must be positive")
     if password is not None and email is None:
@@ -128,18 +125,30 @@ def harvest(
         login_hosts=tuple(login_hosts),
         trace=trace,
     )
-    if not cdp_url:  # an installation problem first: it needs fixing whatever else is wrong
-        find_browser(executable, flavour=(request.flavour or CHROMIUM) if headless else CHROMIUM)
+    return _harvest_within(request, headless, headed_fallback, timeout, Stages(on_stage))
+
+
+def _resolve_site(url: str | None, site: SiteProfile | None) -> SiteProfile:
+    """`url` alone names the site; with `site` it only overrides the base URL."""
+    if site is None:
+        return SiteProfile(base_url=url or SiteProfile().base_url)
+    return dataclasses.replace(site, base_url=url) if url else site
+
+
+def _harvest_within(
+    request: HarvestRequest, headless: bool, fallback: bool, timeout: float, stages: Stages
+) -> Credentials:
+    """Check the installation, then run the attempts under one deadline."""
+    if not request.cdp_url:  # an installation problem first: it needs fixing whatever else is wrong
+        find_browser(request.executable, flavour=(request.flavour or CHROMIUM) if headless else CHROMIUM)
     steps.fail_fast_without_password(request)
     started = time.monotonic()
     log.info(
-        "harvest %s account=%s profile=%s proxy=%s", site.base_url, email, profile_dir, redact_proxy(proxy)
+        "harvest %s account=%s profile=%s proxy=%s",
+        request.site.base_url, request.email, request.profile_dir, redact_proxy(request.proxy),
     )
-    stages = Stages(on_stage)
     with handling_signals() as interrupts:
-        credentials = _attempts(
-            request, headless, headed_fallback, started, started + timeout, stages, interrupts
-        )
+        credentials = _attempts(request, headless, fallback, started, started + timeout, stages, interrupts)
     stages.start("done")
     return credentials
 
