@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..session import files
 from ..site import RenewReason
 from .exit_codes import ExitStatus
 from .formats import format_bundle, status_table, ttl_text
@@ -28,20 +26,9 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
 def write_private(path: Path, text: str) -> None:
     """Write `text` to `path` atomically with mode 0600: a reader sees the old file or
     the new one; a failure before this point leaves the old file as it was."""
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")  # 0600
+        files.write_private(path, text.encode("utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
 
 
