@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from ..credentials import redact_proxy
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ProxySettings
 
 #: Shortest TOTP key we accept. NIST asks for 112 bits and pyotp >= 2.10 enforces that,
 #: but many sites still hand out 80-bit keys (16 base32 letters); refusing them would
@@ -79,14 +82,14 @@ def proxy_parts(proxy: str) -> tuple[str, str, int | None, str | None, str | Non
     return parts.scheme, parts.hostname, port, user, password
 
 
-def proxy_settings(proxy: str | None) -> dict[str, Any] | None:
+def proxy_settings(proxy: str | None) -> ProxySettings | None:
     """Playwright's proxy dict from `scheme://user:password@host:port` (credentials optional)."""
     if not proxy:
         return None
     scheme, host, port, user, password = proxy_parts(proxy)
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    settings: dict[str, Any] = {"server": f"{scheme}://{host}" + (f":{port}" if port else "")}
+    settings: ProxySettings = {"server": f"{scheme}://{host}" + (f":{port}" if port else "")}
     if user:
         settings["username"] = user
         settings["password"] = password or ""

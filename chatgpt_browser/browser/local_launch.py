@@ -89,7 +89,7 @@ def launch_local(playwright: Playwright, stack: contextlib.ExitStack, opts: Laun
         args=launch_args(),
         ignore_default_args=list(stealth.STEALTH_IGNORED_DEFAULT_ARGS),
         user_agent=user_agent,
-        proxy=proxy_settings(opts.proxy),  # type: ignore[arg-type]
+        proxy=proxy_settings(opts.proxy),
         ignore_https_errors=opts.ignore_https_errors,
         timeout=opts.timeout * 1000,
         env=opts.env,  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ def connect(
     user_agent = stealth.unheadless(reported)
     context = browser.new_context(
         user_agent=user_agent,
-        proxy=proxy_settings(proxy),  # type: ignore[arg-type]
+        proxy=proxy_settings(proxy),
         ignore_https_errors=ignore_https_errors,
     )
     stack.callback(close_quietly, context)
