@@ -20,7 +20,6 @@ inside the page leaves a trace, the HTML, the console log and a screenshot (see
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -39,7 +38,7 @@ from ..errors import (
 from . import artifacts, bundle, failures, steps
 from .executable import CHROMIUM, find_browser, resolve_flavour
 from .guard import OriginGuard
-from .inputs import checked_proxy, usable_totp_secret
+from .inputs import checked_proxy, checked_timeout, resolved_site, usable_totp_secret
 from .interrupts import Interrupts, handling_signals
 from .launch import BrowserSession, open_browser
 from .login import Captcha, CaptchaSolver
@@ -98,12 +97,8 @@ def harvest(
     `trace=False` skips the Playwright trace kept for the failure artefacts.
     """
     timeouts = timeouts if timeouts is not None else Timeouts()
-    timeout = timeout if timeout is not None else timeouts.harvest
-    site = _resolve_site(url, site)
-    if timeout <= 0:
-        raise ConfigError("timeout must be positive")
-    if password is not None and email is None:
-        raise ConfigError("a password needs an e-mail address to go with it")
+    site = resolved_site(url, site)
+    timeout = checked_timeout(timeout, timeouts, email, password)
     request = HarvestRequest(
         site=site,
         email=email,
@@ -126,13 +121,6 @@ def harvest(
         trace=trace,
     )
     return _harvest_within(request, headless, headed_fallback, timeout, Stages(on_stage))
-
-
-def _resolve_site(url: str | None, site: SiteProfile | None) -> SiteProfile:
-    """`url` alone names the site; with `site` it only overrides the base URL."""
-    if site is None:
-        return SiteProfile(base_url=url or SiteProfile().base_url)
-    return dataclasses.replace(site, base_url=url) if url else site
 
 
 def _harvest_within(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from ..config import SiteProfile, Timeouts
 from ..credentials import redact_proxy
 from ..errors import ConfigError
 
@@ -96,14 +98,35 @@ def proxy_settings(proxy: str | None) -> ProxySettings | None:
     return settings
 
 
+def checked_timeout(
+    timeout: float | None, timeouts: Timeouts, email: str | None, password: str | None
+) -> float:
+    """The call's budget (default `timeouts.harvest`); ConfigError for impossible input."""
+    timeout = timeout if timeout is not None else timeouts.harvest
+    if timeout <= 0:
+        raise ConfigError("timeout must be positive")
+    if password is not None and email is None:
+        raise ConfigError("a password needs an e-mail address to go with it")
+    return timeout
+
+
+def resolved_site(url: str | None, site: SiteProfile | None) -> SiteProfile:
+    """`url` alone names the site; with `site` it only overrides the base URL."""
+    if site is None:
+        return SiteProfile(base_url=url or SiteProfile().base_url)
+    return dataclasses.replace(site, base_url=url) if url else site
+
+
 from ..redact import redact_urls  # noqa: E402 - the one redaction module
 
 __all__ = [
     "MIN_TOTP_BITS",
     "checked_proxy",
+    "checked_timeout",
     "proxy_parts",
     "proxy_settings",
     "redact_urls",
+    "resolved_site",
     "totp_now",
     "usable_totp_secret",
 ]
