@@ -221,14 +221,14 @@ def logout(settings: Settings, *, store: CredentialStore | None = None) -> list[
     return removed
 
 
-def status_rows(settings: Settings, *, store: CredentialStore | None = None) -> list[dict[str, Any]]:
+def status_rows(settings: Settings, *, store: CredentialStore | None = None) -> list[dict[str, object]]:
     """Every stored account with the remaining lifetime of each credential (no browser)."""
     from .errors import StoreError
 
     store = store if store is not None else open_store(settings)
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, object]] = []
     for key in store.list_keys():
-        row: dict[str, Any] = {"key": key}
+        row: dict[str, object] = {"key": key}
         try:
             credentials = store.read(key)
         except StoreError as exc:

@@ -16,12 +16,20 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from .cli.exit_codes import ExitStatus
 from .config import Settings
+
+if TYPE_CHECKING:
+    from requests import Response
+
+    from .client import ChatResponse
+    from .credentials import Credentials
+    from .emulator.process import Emulator
+    from .session.manager import SessionManager
 
 T = TypeVar("T")
 
@@ -57,11 +65,10 @@ def run_demo(
     as_json: bool = False,
     executable: str | None = None,
 ) -> int:
-    from .app import build_client, build_manager
     from .emulator.process import Emulator
 
     stages = _Stages(quiet=as_json)
-    report: dict[str, Any] = {"dwell": dwell}
+    report: dict[str, object] = {"dwell": dwell}
     with tempfile.TemporaryDirectory(prefix="chatgpt-browser-demo-") as state:
         emulator = stages.run(
             "emulator_start",
@@ -81,89 +88,122 @@ def run_demo(
                 headless=not headed,
                 ca_file=emulator.ca_file,
             )
-            manager = build_manager(settings)
-            cold = stages.run(
-                "cold_harvest",
-                "cold harvest: challenge + login, headless",
-                lambda: manager.get(),
-                lambda c: _harvest_detail(c.timings),
-            )
-            report["tls_edge"] = stages.run(
-                "plain_requests_refused",
-                "plain requests + that bundle (right cookie, UA, IP)",
-                lambda: _plain_requests_call(emulator, cold),
-                lambda r: f"{r['status']} {r['reason']}: JA4 {r['presented_ja4']} is not {r['earned_ja4']}",
-            )
-            stages.run(
-                "fresh_from_store",
-                "fresh bundle from the store (no browser)",
-                lambda: manager.get(),
-                lambda c: f"clearance valid {int(c.ttl() or 0) // 60} min",
-            )
-            http = stages.run(
-                "http_renewal",
-                "warm renewal over HTTP (session call)",
-                lambda: manager.renew("401", cold),
-                lambda c: f"path={manager.last_renewal.path if manager.last_renewal else '?'}",
-            )
-            emulator.admin.expire("clearance")  # as Cloudflare does after ~30 min
-            stages.run(
-                "browser_reclear",
-                "clearance expired: re-clear with the saved profile",
-                lambda: manager.renew("403-challenge", http),
-                lambda c: f"{c.source}, no login",
-            )
-            with build_client(settings, manager=manager) as client:
-                stream = _StreamPrinter(quiet=as_json)
-                answer = stages.run(
-                    "streamed_message",
-                    "streamed message",
-                    lambda: stream.finish(client.send_message(PROMPT, on_progress=stream)),
-                    lambda r: f"{len(r.response)} chars, first token after {stream.first_token:.3f} s",
-                )
-                report["answer"] = answer.response
-                report["first_token"] = round(stream.first_token, 3)
-                moderation = stages.run(
-                    "moderation",
-                    "moderation",
-                    lambda: client.send_moderation(answer.response),
-                    lambda m: f"flagged={m.flagged}",
-                )
-                report["moderation"] = {"flagged": moderation.flagged, "blocked": moderation.blocked}
+            refusal = _session_stages(stages, emulator, settings, report)
             stats = emulator.admin.stats()
-            report["emulator"] = {
+            seen = {
                 "challenges_passed": stats.get("challenges", {}).get("passed"),
                 "logins_ok": stats.get("logins", {}).get("ok"),
             }
         finally:
             emulator.__exit__(None, None, None)
-    report["timings"] = stages.timings
+    report.update(tls_edge=refusal, emulator=seen, timings=stages.timings)
     if as_json:
         print(json.dumps(report, sort_keys=True))
     else:
         total = sum(stages.timings.values())
-        seen = report["emulator"]
         print(
             f"done in {total:.1f} s; the site saw {seen['challenges_passed']} challenges passed "
             f"and {seen['logins_ok']} login (the re-clear reused the saved session); plain requests "
-            f"got {report['tls_edge']['status']}, the product's client (Chrome TLS) got its answers"
+            f"got {refusal['status']}, the product's client (Chrome TLS) got its answers"
         )
     return ExitStatus.OK
 
 
-def _plain_requests_call(emulator: Any, bundle: Any) -> dict[str, Any]:
-    """What most HTTP clients do with a harvested bundle: the edge refuses their TLS."""
+def _session_stages(
+    stages: _Stages, emulator: Emulator, settings: Settings, report: dict[str, object]
+) -> EdgeRefusal:
+    """Harvest, fast path, HTTP renewal and re-clear; then the client's stages."""
+    from .app import build_manager
+
+    manager = build_manager(settings)
+    cold = stages.run(
+        "cold_harvest",
+        "cold harvest: challenge + login, headless",
+        lambda: manager.get(),
+        lambda c: _harvest_detail(c.timings),
+    )
+    refusal = stages.run(
+        "plain_requests_refused",
+        "plain requests + that bundle (right cookie, UA, IP)",
+        lambda: _plain_requests_call(emulator, cold),
+        lambda r: f"{r['status']} {r['reason']}: JA4 {r['presented_ja4']} is not {r['earned_ja4']}",
+    )
+    stages.run(
+        "fresh_from_store",
+        "fresh bundle from the store (no browser)",
+        lambda: manager.get(),
+        lambda c: f"clearance valid {int(c.ttl() or 0) // 60} min",
+    )
+    http = stages.run(
+        "http_renewal",
+        "warm renewal over HTTP (session call)",
+        lambda: manager.renew("401", cold),
+        lambda c: f"path={manager.last_renewal.path if manager.last_renewal else '?'}",
+    )
+    emulator.admin.expire("clearance")  # as Cloudflare does after ~30 min
+    stages.run(
+        "browser_reclear",
+        "clearance expired: re-clear with the saved profile",
+        lambda: manager.renew("403-challenge", http),
+        lambda c: f"{c.source}, no login",
+    )
+    _client_stages(stages, settings, manager, report)
+    return refusal
+
+
+def _client_stages(
+    stages: _Stages, settings: Settings, manager: SessionManager, report: dict[str, object]
+) -> None:
+    """A streamed message and a moderation through the product's client."""
+    from .app import build_client
+
+    with build_client(settings, manager=manager) as client:
+        stream = _StreamPrinter(quiet=stages.quiet)
+        answer = stages.run(
+            "streamed_message",
+            "streamed message",
+            lambda: stream.finish(client.send_message(PROMPT, on_progress=stream)),
+            lambda r: f"{len(r.response)} chars, first token after {stream.first_token:.3f} s",
+        )
+        report["answer"] = answer.response
+        report["first_token"] = round(stream.first_token, 3)
+        moderation = stages.run(
+            "moderation",
+            "moderation",
+            lambda: client.send_moderation(answer.response),
+            lambda m: f"flagged={m.flagged}",
+        )
+        report["moderation"] = {"flagged": moderation.flagged, "blocked": moderation.blocked}
+
+
+class EdgeRefusal(TypedDict):
+    """What the TLS edge told a stock HTTP client presenting a browser's bundle."""
+
+    status: int
+    reason: str
+    presented_ja4: str | None
+    earned_ja4: str | None
+
+
+def plain_requests_get(url: str, bundle: Credentials, verify: str | None, timeout: float) -> Response:
+    """GET the session endpoint with stock `requests` and a harvested bundle (cookie, UA,
+    headers all right): what most HTTP clients do, and what the edge refuses by TLS."""
     import requests
 
     cookie = f"cf_clearance={bundle.clearance_token}; __Secure-next-auth.session-token={bundle.session_token}"
     with requests.Session() as http:
         http.trust_env = False
-        response = http.get(
-            emulator.url + "/api/auth/session",
+        return http.get(
+            url + "/api/auth/session",
             headers={**dict(bundle.headers), "User-Agent": bundle.user_agent, "Cookie": cookie},
-            verify=emulator.ca_file,
-            timeout=30,
+            verify=verify if verify else True,
+            timeout=timeout,
         )
+
+
+def _plain_requests_call(emulator: Emulator, bundle: Credentials) -> EdgeRefusal:
+    """What most HTTP clients do with a harvested bundle: the edge refuses their TLS."""
+    response = plain_requests_get(emulator.url, bundle, emulator.ca_file, 30)
     mismatches = emulator.admin.stats()["challenges"]["tls_mismatches"]
     last = mismatches[-1] if mismatches else {}
     return {
@@ -174,7 +214,7 @@ def _plain_requests_call(emulator: Any, bundle: Any) -> dict[str, Any]:
     }
 
 
-def _harvest_detail(timings: Any) -> str:
+def _harvest_detail(timings: Mapping[str, float]) -> str:
     parts = [f"{name} {value:.2f}" for name, value in dict(timings).items() if name != "total"]
     return ", ".join(parts)
 
@@ -188,7 +228,7 @@ class _StreamPrinter:
         self.first_token = 0.0
         self._printed = 0
 
-    def __call__(self, partial: Any) -> None:
+    def __call__(self, partial: ChatResponse) -> None:
         if not self.first_token:
             self.first_token = time.monotonic() - self.started
         if self.quiet:

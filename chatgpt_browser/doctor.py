@@ -23,10 +23,13 @@ import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .doctor_probe import Probe, parse_trace, probe_site
 from .errors import ChatGPTBrowserError
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 CHECK_FAILED = 14  # the CLI's CHECK_FAILED exit status (contracts: exit codes)
 MAX_CLOCK_SKEW = 60.0
@@ -39,23 +42,18 @@ class CheckResult:
     verdict: str
     hint: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
-
-
-def _setting(settings: Any, name: str, default: Any = None) -> Any:
-    value = getattr(settings, name, default)
-    return default if value is None else value
 
 
 # -- machine checks ----------------------------------------------------------------------
 
 
-def check_browser(settings: Any) -> CheckResult:
+def check_browser(settings: Settings) -> CheckResult:
     from .browser.executable import browser_version, find_browser, is_headless_shell, resolve_flavour
 
     try:
-        path = find_browser(_setting(settings, "executable"), flavour=resolve_flavour(None))
+        path = find_browser(settings.executable, flavour=resolve_flavour(None))
     except ChatGPTBrowserError as exc:
         return CheckResult(
             "browser", False, str(exc).splitlines()[0], "install chromium or pass --executable"
@@ -96,11 +94,10 @@ def check_xvfb() -> CheckResult:
     )
 
 
-def check_store(settings: Any) -> CheckResult:
-    if _setting(settings, "store", "file") == "redis":
+def check_store(settings: Settings) -> CheckResult:
+    if settings.store == "redis":
         return CheckResult("store", True, "Redis store (see the redis check)")
-    resolve = getattr(settings, "resolved_state_dir", None)
-    root = Path(resolve() if callable(resolve) else _setting(settings, "state_dir", tempfile.gettempdir()))
+    root = settings.resolved_state_dir()
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, probe = tempfile.mkstemp(dir=root, prefix=".doctor-")
@@ -121,9 +118,9 @@ def check_store(settings: Any) -> CheckResult:
     return CheckResult("store", True, f"{root} readable and writable, mode {mode:o}")
 
 
-def check_redis(settings: Any) -> CheckResult:
-    url = _setting(settings, "redis_url")
-    if _setting(settings, "store", "file") != "redis" and not url:
+def check_redis(settings: Settings) -> CheckResult:
+    url = settings.redis_url
+    if settings.store != "redis" and not url:
         return CheckResult("redis", True, "not configured")
     try:
         import redis
@@ -154,9 +151,10 @@ def check_headless_leaks(probe: Probe) -> CheckResult:
     leaks = []
     if "headless" in str(seen.get("ua", "")).lower():
         leaks.append("UA says Headless")
-    if any("headless" in b.lower() for b in seen.get("brands") or []):
+    brands = seen.get("brands")
+    if isinstance(brands, list) and any("headless" in str(b).lower() for b in brands):
         leaks.append("client hints name HeadlessChrome")
-    if seen.get("brands") is None:
+    if brands is None:
         leaks.append("no navigator.userAgentData")
     if seen.get("webdriver"):
         leaks.append("navigator.webdriver is true")
@@ -209,7 +207,7 @@ def check_egress(probe: Probe) -> CheckResult:
     return CheckResult("egress_ip", True, f"browser and client both leave from {client}")
 
 
-def run_checks(settings: Any, transport: Any = "auto") -> list[CheckResult]:
+def run_checks(settings: Settings, transport: str = "auto") -> list[CheckResult]:
     results = [check_browser(settings), check_playwright(), check_xvfb()]
     probe = probe_site(settings, transport)
     results += [check_headless_leaks(probe), check_tls(probe), check_clock(probe), check_egress(probe)]
@@ -233,9 +231,9 @@ def render_json(results: list[CheckResult]) -> str:
 
 
 def run(
-    settings: Any,
+    settings: Settings,
     *,
-    transport: Any = "auto",
+    transport: str = "auto",
     fmt: str = "text",
     out: Callable[[str], None] = print,
 ) -> int:

@@ -12,7 +12,10 @@ import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 _TIMEOUT = 15.0
 _PROBE_JS = """() => {
@@ -34,7 +37,7 @@ class Probe:
     """What the launched browser and the HTTP client saw of one trace page."""
 
     trace_url: str = ""
-    browser: dict[str, Any] = dataclasses.field(default_factory=dict)
+    browser: dict[str, object] = dataclasses.field(default_factory=dict)
     browser_trace: dict[str, str] = dataclasses.field(default_factory=dict)
     client_trace: dict[str, str] = dataclasses.field(default_factory=dict)
     browser_ja4: str = ""
@@ -50,13 +53,8 @@ def parse_trace(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
-def _setting(settings: Any, name: str, default: Any = None) -> Any:
-    value = getattr(settings, name, default)
-    return default if value is None else value
-
-
 def _client_trace(
-    settings: Any, url: str, user_agent: str, transport: Any, verify: bool | str
+    settings: Settings, url: str, user_agent: str, transport: str, verify: bool | str
 ) -> dict[str, str]:
     """The trace page as the client's own transport fetches it."""
     from .client._transport import Request, make_transport
@@ -64,7 +62,7 @@ def _client_trace(
 
     # Only to let "auto" decide as it would for a browser-harvested bundle; sent nowhere.
     sample = Credentials(site=url, user_agent=user_agent, session_token="-", clearance_token="-")
-    proxy = _setting(settings, "proxy")
+    proxy = settings.proxy
     sender = make_transport(transport, proxy, verify, user_agent, sample)
     try:
         request = Request(
@@ -87,18 +85,18 @@ def _fallback_edge() -> Iterator[tuple[str, str]]:
         yield emu.url + "/cdn-cgi/trace", str(emu.ca_file)
 
 
-def probe_site(settings: Any, transport: Any = "auto") -> Probe:
+def probe_site(settings: Settings, transport: str = "auto") -> Probe:
     """Launch the browser as a harvest does and look at the trace page with it and the client."""
     from .browser.launch import open_browser
 
-    site = str(_setting(settings, "url", "https://chat.openai.com")).rstrip("/")
-    ca_file = _setting(settings, "ca_file")
+    site = (settings.url or "https://chat.openai.com").rstrip("/")
+    ca_file = settings.ca_file
     probe = Probe(trace_url=site + "/cdn-cgi/trace", transport=str(transport))
     try:
         with open_browser(
-            executable=_setting(settings, "executable"),
+            executable=settings.executable,
             headless=True,
-            proxy=_setting(settings, "proxy"),
+            proxy=settings.proxy,
             # A probe, not a harvest: nothing secret is sent, and the local fallback edge
             # below has its own throw-away CA.
             ignore_https_errors=True,

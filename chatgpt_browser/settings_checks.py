@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -49,7 +49,7 @@ def _bare_host(host: str) -> bool:
     return True
 
 
-def checked_hosts(name: str, value: Any) -> tuple[str, ...]:
+def checked_hosts(name: str, value: object) -> tuple[str, ...]:
     """Host names from a TOML list, a comma/space separated string (environment) or a
     list of flags; lower-cased. Anything but a bare host is a ConfigError."""
     items = value.replace(",", " ").split() if isinstance(value, str) else value

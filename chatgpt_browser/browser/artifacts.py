@@ -19,14 +19,13 @@ import contextlib
 import logging
 import os
 import re
-import threading
 import time
 import zipfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .interrupts import kill_driver_and_browser
+from .interrupts import kill_after, kill_driver_and_browser
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, ConsoleMessage, Page
@@ -78,16 +77,6 @@ def scrub_zip(path: Path, secrets: Collection[str]) -> None:
     os.replace(scrubbed, path)
 
 
-@contextlib.contextmanager
-def _watchdog(seconds: float, profile_dir: Path | None) -> Iterator[None]:
-    """Kill the driver and browser if the block overruns `seconds` (unblocks every call)."""
-    timer = threading.Timer(seconds, kill_driver_and_browser, args=(profile_dir,))
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
 
 
 def new_folder(root: Path, error: BaseException) -> Path:
@@ -112,7 +101,8 @@ def collect(
     profile_dir: Path | None,
 ) -> None:
     """Save the trace, HTML, console log, URL and screenshot of `page` into `target`."""
-    with _watchdog(max(budget, 0.5), profile_dir):
+    # Past the budget the driver and browser are killed: that unblocks every call.
+    with kill_after(max(budget, 0.5), lambda: kill_driver_and_browser(profile_dir)):
         _stop_loading(context, page)
         steps = (
             ("url.txt", lambda: page.url + "\n"),

@@ -25,13 +25,16 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from ..errors import BrowserError
 from . import stealth
 from .executable import browser_version, find_browser
 from .inputs import proxy_settings
 from .launch import group_members, launch_args, translate_error
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,10 +56,21 @@ def marked_processes(marker: str) -> list[int]:
     return pids
 
 
+class _PausedRequest(TypedDict):
+    url: str
+
+
+class _FetchPaused(TypedDict):
+    """The fields of CDP's `Fetch.requestPaused` event that the guard reads."""
+
+    requestId: str
+    request: _PausedRequest
+
+
 class Context:
     """One isolated browser context (a FlareSolverr session, or one request)."""
 
-    def __init__(self, context: Any, page: Any) -> None:
+    def __init__(self, context: BrowserContext, page: Page) -> None:
         self.context = context
         self.page = page
         self.created = time.monotonic()
@@ -82,8 +96,8 @@ class WarmBrowser:
         self.last_used = time.monotonic()
         self._jobs: queue.Queue[tuple[Callable[[WarmBrowser], Any], concurrent.futures.Future[Any]] | None]
         self._jobs = queue.Queue()
-        self._browser: Any = None
-        self._playwright: Any = None
+        self._browser: Browser | None = None
+        self._playwright: Playwright | None = None
         self._thread = threading.Thread(target=self._run, name=f"warm-browser{self.marker[-4:]}", daemon=True)
         self._started: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._launch = (executable, headless, launch_timeout)
@@ -168,9 +182,9 @@ class WarmBrowser:
         if version is None:
             raise BrowserError(f"{path} did not report a version; is it a Chromium/Chrome binary?")
         self.user_agent = stealth.desktop_user_agent(version)
-        self._playwright = sync_playwright().start()
+        self._playwright = playwright = sync_playwright().start()
         try:
-            self._browser = self._playwright.chromium.launch(
+            self._browser = playwright.chromium.launch(
                 executable_path=path,
                 headless=headless,
                 args=[*launch_args(), "--disable-site-isolation-trials", self.marker],
@@ -188,16 +202,20 @@ class WarmBrowser:
             with contextlib.suppress(Exception):
                 entry.context.close()
         self.contexts.clear()
-        for thing in (self._browser, self._playwright):
-            if thing is not None:
-                with contextlib.suppress(Exception):
-                    thing.close() if thing is self._browser else thing.stop()
+        if self._browser is not None:
+            with contextlib.suppress(Exception):
+                self._browser.close()
+        if self._playwright is not None:
+            with contextlib.suppress(Exception):
+                self._playwright.stop()
 
     # -- contexts (call these from jobs only) ---------------------------------------
 
     def open_context(
         self, name: str, *, proxy: str | None = None, ignore_https_errors: bool = False
     ) -> Context:
+        if self._browser is None:
+            raise BrowserError("the warm browser is not running")
         context = self._browser.new_context(
             user_agent=self.user_agent, proxy=proxy_settings(proxy), ignore_https_errors=ignore_https_errors
         )
@@ -215,7 +233,7 @@ class WarmBrowser:
             entry.context.close()
         return True
 
-    def _guard(self, context: Any, page: Any) -> None:
+    def _guard(self, context: BrowserContext, page: Page) -> None:
         """Only allowed hosts get a request; the rest never leaves the browser.
 
         CDP's Fetch domain, not Playwright's `route()`: a route sees only the first
@@ -225,7 +243,7 @@ class WarmBrowser:
         """
         cdp = context.new_cdp_session(page)
 
-        def paused(event: dict[str, Any]) -> None:
+        def paused(event: _FetchPaused) -> None:
             request_id = event["requestId"]
             if self.host_allowed(event["request"]["url"]):
                 cdp.send("Fetch.continueRequest", {"requestId": request_id})

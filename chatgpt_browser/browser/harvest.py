@@ -20,7 +20,6 @@ inside the page leaves a trace, the HTML, the console log and a screenshot (see
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -39,7 +38,7 @@ from ..errors import (
 from . import artifacts, bundle, failures, steps
 from .executable import CHROMIUM, find_browser, resolve_flavour
 from .guard import OriginGuard
-from .inputs import checked_proxy, usable_totp_secret
+from .inputs import checked_proxy, checked_timeout, resolved_site, usable_totp_secret
 from .interrupts import Interrupts, handling_signals
 from .launch import BrowserSession, open_browser
 from .login import Captcha, CaptchaSolver
@@ -98,15 +97,8 @@ def harvest(
     `trace=False` skips the Playwright trace kept for the failure artefacts.
     """
     timeouts = timeouts if timeouts is not None else Timeouts()
-    timeout = timeout if timeout is not None else timeouts.harvest
-    if site is None:
-        site = SiteProfile(base_url=url or SiteProfile().base_url)
-    elif url:
-        site = dataclasses.replace(site, base_url=url)
-    if timeout <= 0:
-        raise ConfigError("timeout must be positive")
-    if password is not None and email is None:
-        raise ConfigError("a password needs an e-mail address to go with it")
+    site = resolved_site(url, site)
+    timeout = checked_timeout(timeout, timeouts, email, password)
     request = HarvestRequest(
         site=site,
         email=email,
@@ -128,18 +120,23 @@ def harvest(
         login_hosts=tuple(login_hosts),
         trace=trace,
     )
-    if not cdp_url:  # an installation problem first: it needs fixing whatever else is wrong
-        find_browser(executable, flavour=(request.flavour or CHROMIUM) if headless else CHROMIUM)
+    return _harvest_within(request, headless, headed_fallback, timeout, Stages(on_stage))
+
+
+def _harvest_within(
+    request: HarvestRequest, headless: bool, fallback: bool, timeout: float, stages: Stages
+) -> Credentials:
+    """Check the installation, then run the attempts under one deadline."""
+    if not request.cdp_url:  # an installation problem first: it needs fixing whatever else is wrong
+        find_browser(request.executable, flavour=(request.flavour or CHROMIUM) if headless else CHROMIUM)
     steps.fail_fast_without_password(request)
     started = time.monotonic()
     log.info(
-        "harvest %s account=%s profile=%s proxy=%s", site.base_url, email, profile_dir, redact_proxy(proxy)
+        "harvest %s account=%s profile=%s proxy=%s",
+        request.site.base_url, request.email, request.profile_dir, redact_proxy(request.proxy),
     )
-    stages = Stages(on_stage)
     with handling_signals() as interrupts:
-        credentials = _attempts(
-            request, headless, headed_fallback, started, started + timeout, stages, interrupts
-        )
+        credentials = _attempts(request, headless, fallback, started, started + timeout, stages, interrupts)
     stages.start("done")
     return credentials
 

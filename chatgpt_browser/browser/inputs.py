@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+import dataclasses
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from ..config import SiteProfile, Timeouts
 from ..credentials import redact_proxy
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ProxySettings
 
 #: Shortest TOTP key we accept. NIST asks for 112 bits and pyotp >= 2.10 enforces that,
 #: but many sites still hand out 80-bit keys (16 base32 letters); refusing them would
@@ -79,18 +84,37 @@ def proxy_parts(proxy: str) -> tuple[str, str, int | None, str | None, str | Non
     return parts.scheme, parts.hostname, port, user, password
 
 
-def proxy_settings(proxy: str | None) -> dict[str, Any] | None:
+def proxy_settings(proxy: str | None) -> ProxySettings | None:
     """Playwright's proxy dict from `scheme://user:password@host:port` (credentials optional)."""
     if not proxy:
         return None
     scheme, host, port, user, password = proxy_parts(proxy)
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    settings: dict[str, Any] = {"server": f"{scheme}://{host}" + (f":{port}" if port else "")}
+    settings: ProxySettings = {"server": f"{scheme}://{host}" + (f":{port}" if port else "")}
     if user:
         settings["username"] = user
         settings["password"] = password or ""
     return settings
+
+
+def checked_timeout(
+    timeout: float | None, timeouts: Timeouts, email: str | None, password: str | None
+) -> float:
+    """The call's budget (default `timeouts.harvest`); ConfigError for impossible input."""
+    timeout = timeout if timeout is not None else timeouts.harvest
+    if timeout <= 0:
+        raise ConfigError("timeout must be positive")
+    if password is not None and email is None:
+        raise ConfigError("a password needs an e-mail address to go with it")
+    return timeout
+
+
+def resolved_site(url: str | None, site: SiteProfile | None) -> SiteProfile:
+    """`url` alone names the site; with `site` it only overrides the base URL."""
+    if site is None:
+        return SiteProfile(base_url=url or SiteProfile().base_url)
+    return dataclasses.replace(site, base_url=url) if url else site
 
 
 from ..redact import redact_urls  # noqa: E402 - the one redaction module
@@ -98,9 +122,11 @@ from ..redact import redact_urls  # noqa: E402 - the one redaction module
 __all__ = [
     "MIN_TOTP_BITS",
     "checked_proxy",
+    "checked_timeout",
     "proxy_parts",
     "proxy_settings",
     "redact_urls",
+    "resolved_site",
     "totp_now",
     "usable_totp_secret",
 ]

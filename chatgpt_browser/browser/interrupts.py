@@ -16,7 +16,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -25,6 +25,19 @@ from .processes import browser_processes
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: Seconds after a signal before the driver is killed too, if the run has not ended.
 ESCALATE_AFTER = 2.0
+
+
+@contextlib.contextmanager
+def kill_after(seconds: float, kill: Callable[[], None]) -> Iterator[None]:
+    """Call `kill` from a timer thread if the block still runs `seconds` from now: the
+    one way to end a Playwright wait that nothing else bounds."""
+    timer = threading.Timer(max(seconds, 0.0), kill)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 class Interrupts:
@@ -48,13 +61,8 @@ class Interrupts:
             self.expired = True
             kill_driver_and_browser(self.profile_dir)
 
-        timer = threading.Timer(max(seconds, 0.0), fire)
-        timer.daemon = True
-        timer.start()
-        try:
+        with kill_after(seconds, fire):
             yield
-        finally:
-            timer.cancel()
 
     def exception(self) -> BaseException:
         if self.signum == signal.SIGINT:
@@ -154,4 +162,4 @@ def handling_signals() -> Iterator[Interrupts]:
     state.check()  # a signal during the last steps still ends the run
 
 
-__all__ = ["Interrupts", "handling_signals", "kill_driver_and_browser"]
+__all__ = ["Interrupts", "handling_signals", "kill_after", "kill_driver_and_browser"]

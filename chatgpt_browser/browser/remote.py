@@ -6,12 +6,11 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from . import stealth
+from .browser_session import BrowserSession, close_quietly
 from .inputs import proxy_settings
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Playwright
-
-    from .launch import BrowserSession
+    from playwright.sync_api import Playwright
 
 
 def connect(
@@ -32,19 +31,12 @@ def connect(
     user_agent = stealth.unheadless(reported)
     context = browser.new_context(
         user_agent=user_agent,
-        proxy=proxy_settings(proxy),  # type: ignore[arg-type]
+        proxy=proxy_settings(proxy),
         ignore_https_errors=ignore_https_errors,
     )
-    stack.callback(_close_quietly, context)
+    stack.callback(close_quietly, context)
     context.add_init_script(stealth.HIDE_WEBDRIVER_JS)
-    from .launch import BrowserSession
-
     return BrowserSession(context, user_agent, headless="Headless" in reported, profile_dir=None, remote=True)
-
-
-def _close_quietly(context: BrowserContext) -> None:
-    with contextlib.suppress(Exception):
-        context.close()
 
 
 __all__ = ["connect"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit
 
 from ..errors import ChallengeNotClearedError, ChatGPTBrowserError, NetworkError
@@ -18,6 +18,9 @@ from .challenge import navigate_past_challenge, wait_until_cleared
 from .contexts import Context, WarmBrowser
 from .inputs import redact_urls
 from .launch import translate_error
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Cookie, Page, Response
 
 # Builds and submits a form from `postData` (application/x-www-form-urlencoded).
 _SUBMIT_FORM_JS = """([action, body]) => {
@@ -53,7 +56,7 @@ class Solution:
     status: int
     headers: dict[str, str]
     response: str | None
-    cookies: list[dict[str, Any]]
+    cookies: list[FlareCookie]
     user_agent: str
     challenged: bool
 
@@ -103,6 +106,7 @@ def _fetch(browser: WarmBrowser, entry: Context, request: SolveRequest) -> Solut
     if request.cookies:
         entry.context.add_cookies([{"name": n, "value": v, "url": url} for n, v in request.cookies])
     before = _clearance(entry, url, request.clearance_cookie)
+    response: Response | None
     if request.post_data is None:
         response = navigate_past_challenge(page, url, deadline=request.deadline)
     else:
@@ -121,7 +125,7 @@ def _fetch(browser: WarmBrowser, entry: Context, request: SolveRequest) -> Solut
     )
 
 
-def _post(page: Any, entry: Context, request: SolveRequest, clearance: str | None) -> Any:
+def _post(page: Page, entry: Context, request: SolveRequest, clearance: str | None) -> Response | None:
     """A form POST from a page of the same origin, once the challenge is cleared there."""
     parts = urlsplit(request.url)
     origin = f"{parts.scheme}://{parts.netloc}"
@@ -129,17 +133,30 @@ def _post(page: Any, entry: Context, request: SolveRequest, clearance: str | Non
         navigate_past_challenge(page, origin + "/", deadline=request.deadline)
     with page.expect_navigation(timeout=_remaining_ms(request.deadline)) as navigation:
         page.evaluate(_SUBMIT_FORM_JS, [request.url, request.post_data or ""])
-    response = navigation.value
+    response: Response | None = navigation.value
     if wait_until_cleared(page, deadline=request.deadline):
         response = None  # the challenge re-submitted the page: what we see is its answer
     return response
 
 
-def _cookie(cookie: dict[str, Any]) -> dict[str, Any]:
+class FlareCookie(TypedDict):
     """A cookie in FlareSolverr's shape."""
+
+    name: str
+    value: str
+    domain: str
+    path: str
+    expires: float
+    httpOnly: bool
+    secure: bool
+    sameSite: str
+
+
+def _cookie(cookie: Cookie) -> FlareCookie:
+    """A Playwright cookie in FlareSolverr's shape."""
     return {
-        "name": cookie["name"],
-        "value": cookie["value"],
+        "name": cookie.get("name", ""),
+        "value": cookie.get("value", ""),
         "domain": cookie.get("domain", ""),
         "path": cookie.get("path", "/"),
         "expires": cookie.get("expires", -1),

@@ -26,7 +26,7 @@ from __future__ import annotations
 import platform
 import re
 import sys
-from typing import Any
+from collections.abc import Mapping
 
 #: Switches that keep the automation flag off (see module docstring).
 STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
@@ -75,12 +75,15 @@ _METADATA_FIELDS = (
 )
 
 
-def clean_ua_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+def clean_ua_metadata(metadata: Mapping[str, object]) -> dict[str, object]:
     """UA-CH metadata (from `UA_METADATA_JS`) without any headless brand, ready for CDP."""
     cleaned = {key: metadata[key] for key in _METADATA_FIELDS if key in metadata}
     for key in ("brands", "fullVersionList"):
-        entries: list[dict[str, str]] = list(metadata.get(key) or [])
-        cleaned[key] = [e for e in entries if "headless" not in str(e.get("brand", "")).lower()]
+        entries = metadata.get(key)
+        listed = entries if isinstance(entries, list) else []
+        cleaned[key] = [
+            e for e in listed if isinstance(e, dict) and "headless" not in str(e.get("brand", "")).lower()
+        ]
     return cleaned
 
 

@@ -6,12 +6,16 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .. import errors
 from .commands import emit
 from .exit_codes import ExitStatus
 from .wiring import manager_for, progress_for, settings_from
+
+if TYPE_CHECKING:
+    from ..client import ChatGPTAPI, ChatResponse
+    from .output import Progress
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ def read_text(value: str) -> str:
     return text
 
 
-def _client(args: argparse.Namespace) -> Any:
+def _client(args: argparse.Namespace) -> tuple[ChatGPTAPI, Progress]:
     from ..app import build_client
 
     settings = settings_from(args)
@@ -59,9 +63,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     stream = not args.json and not args.quiet
     printed = [0]
 
-    def on_progress(partial: Any) -> None:
-        text = getattr(partial, "response", partial)
-        if stream and isinstance(text, str):
+    def on_progress(partial: ChatResponse) -> None:
+        text = partial.response
+        if stream:
             progress.close()  # the answer takes over the terminal
             sys.stdout.write(text[printed[0] :])
             sys.stdout.flush()

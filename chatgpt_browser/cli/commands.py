@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError
+from ..session import files
 from ..site import RenewReason
 from .exit_codes import ExitStatus
 from .formats import format_bundle, status_table, ttl_text
 from .wiring import manager_for, progress_for, settings_from
 
 
-def emit(args: argparse.Namespace, data: Any, text: str) -> None:
+def emit(args: argparse.Namespace, data: object, text: str) -> None:
     if args.json:
         print(json.dumps(data, sort_keys=True))
     elif not args.quiet:
@@ -28,20 +25,9 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
 def write_private(path: Path, text: str) -> None:
     """Write `text` to `path` atomically with mode 0600: a reader sees the old file or
     the new one; a failure before this point leaves the old file as it was."""
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")  # 0600
+        files.write_private(path, text.encode("utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
 
 
@@ -83,7 +69,7 @@ def cmd_session(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def check_rows(rows: list[dict[str, Any]], min_ttl: float) -> list[str]:
+def check_rows(rows: list[dict[str, object]], min_ttl: float) -> list[str]:
     """What `status --check` reports: unreadable records, and bundles that are expired or
     expire within `min_ttl` (clearance or session)."""
     problems = []
@@ -94,7 +80,7 @@ def check_rows(rows: list[dict[str, Any]], min_ttl: float) -> list[str]:
             continue
         for part in ("clearance", "session"):
             ttl = row.get(f"{part}_ttl")
-            if ttl is not None and ttl <= min_ttl:
+            if isinstance(ttl, (int, float)) and ttl <= min_ttl:
                 state = "expired" if ttl <= 0 else f"expires in {ttl_text(ttl)}"
                 problems.append(f"{name} on {row['site']}: {part} {state} (need {min_ttl:g}s)")
     return problems
@@ -108,7 +94,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = [row for row in status_rows(settings, store=store) if _wanted(row, args.url, args.email)]
     problems = check_rows(rows, settings.min_ttl) if args.check else []
     if args.json or args.format == "json":
-        data: dict[str, Any] = {"store": store.location(), "accounts": rows}
+        data: dict[str, object] = {"store": store.location(), "accounts": rows}
         if args.check:
             data["check"] = {"ok": not problems, "problems": problems, "min_ttl": settings.min_ttl}
         print(json.dumps(data, sort_keys=True))
@@ -123,7 +109,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def _wanted(row: dict[str, Any], url: str | None, email: str | None) -> bool:
+def _wanted(row: dict[str, object], url: str | None, email: str | None) -> bool:
     """`status --url/--email` narrow the listing (flags only: the configured account must
     not hide the others from monitoring); unreadable rows always stay."""
     if "error" in row:

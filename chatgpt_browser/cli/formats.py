@@ -14,7 +14,7 @@ import json
 import re
 import shlex
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 
@@ -161,16 +161,18 @@ def format_bundle(credentials: Credentials, fmt: str, settings: Settings) -> str
     raise ConfigError(f"unknown format {fmt!r}")  # argparse restricts choices
 
 
-def status_table(rows: list[dict[str, Any]]) -> str:
+def status_table(rows: list[dict[str, object]]) -> str:
     """The `status` table: one row per stored account, remaining lifetimes, no secrets."""
     header = ("ACCOUNT", "SITE", "SOURCE", "CLEARANCE", "SESSION", "ACCESS TOKEN", "OBTAINED")
-    table = [header]
+    table: list[tuple[object, ...]] = [header]
     for row in rows:
         if "error" in row:
             # Last column, never padded: the whole reason fits however long it is.
             table.append((row["key"], "-", "unreadable", "-", "-", "-", row["error"]))
             continue
-        obtained = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["obtained_at"]))
+        at = row["obtained_at"]
+        stamp = time.localtime(at) if isinstance(at, (int, float)) else None
+        obtained = time.strftime("%Y-%m-%d %H:%M", stamp) if stamp else "-"
         lifetimes = [ttl_text(row[name]) for name in ("clearance_ttl", "session_ttl", "access_token_ttl")]
         table.append((row.get("account") or row["key"], row["site"], row["source"], *lifetimes, obtained))
     widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]

@@ -16,9 +16,13 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .redact import RedactingFormatter, redact
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 _TEXT_VERBOSE = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _TEXT_SHORT = "%(levelname)s: %(message)s"
@@ -102,8 +106,8 @@ class Progress:
         self.live = self.stream.isatty() if live is None else live
         self.started = time.monotonic()
         self._lock = threading.Lock()
-        self._display: Any = None
-        self._task: Any = None
+        self._display: RichProgress | None = None
+        self._task: TaskID | None = None
 
     def __call__(self, message: str) -> None:
         if not self.enabled:
@@ -137,17 +141,19 @@ class Progress:
             self._display.start()
             self._task = self._display.add_task(message, total=None)
             return
-        self._finish_line()  # the new stage goes live
-        self._display.update(self._task, description=message)
+        self._finish_line(self._display)  # the new stage goes live
+        if self._task is not None:
+            self._display.update(self._task, description=message)
 
-    def _finish_line(self) -> None:
+    @staticmethod
+    def _finish_line(display: RichProgress) -> None:
         # The finished stage stays on screen as a plain line, as written: a message is
         # neither rich markup ("[...]" would vanish) nor highlighted (colour codes).
-        self._display.console.print(f"  {self._display.tasks[0].description}", markup=False, highlight=False)
+        display.console.print(f"  {display.tasks[0].description}", markup=False, highlight=False)
 
     def _stop(self) -> None:
         if self._display is not None:
-            self._finish_line()
+            self._finish_line(self._display)
             self._display.stop()
             self._display = None
 

@@ -19,13 +19,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from ..app import build_harvester, build_manager, logout
 from ..config import Settings, Timeouts
 from ..credentials import Credentials, fingerprint
 from ..errors import ChatGPTBrowserError, ConfigError
-from ..session.manager import SessionManager
+from ..session.manager import Harvester, SessionManager
 from ..session.store import CredentialStore, account_key
 from .metrics import Metrics
 from .options import AccountSpec
@@ -54,7 +53,7 @@ class Account:
     lock: asyncio.Lock
     failures: int = 0
     quarantined_until: float = 0.0
-    last_renewal: dict[str, Any] | None = None
+    last_renewal: dict[str, object] | None = None
     cached: tuple[float, Credentials] | None = None
     #: The last bundle's formatted bodies: (the bundle, {format: body}); hot path only.
     rendered: tuple[Credentials | None, dict[str, str]] = (None, {})
@@ -100,7 +99,7 @@ class AccountBook:
             self.accounts[spec.email.lower()] = account
             self.accounts[account_key(own.url, spec.email)] = account
 
-    def _pooled_harvester(self, settings: Settings) -> Any:
+    def _pooled_harvester(self, settings: Settings) -> Harvester:
         """The account's harvest, run inside a pool slot and bounded by the request deadline."""
 
         def harvester(*, profile_dir: Path | None, reason: str, stale: Credentials | None) -> Credentials:
@@ -250,8 +249,8 @@ class AccountBook:
                 self.executor, lambda: logout(account.settings, store=self.store)
             )
 
-    def status(self) -> list[dict[str, Any]]:
-        rows = []
+    def status(self) -> list[dict[str, object]]:
+        rows: list[dict[str, object]] = []
         for account in self.unique():
             current = account.manager.peek()
             quarantine = max(0.0, account.quarantined_until - time.monotonic())

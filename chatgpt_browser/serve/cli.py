@@ -12,16 +12,18 @@ import logging
 import os
 import sys
 import threading
-from typing import Any
+from typing import Any, TypeVar
 
 from ..config import default_config_file, env, load_settings, secret_from_env
 from ..errors import ConfigError
 from .options import API_KEY_ENV, ServeOptions, accounts_from, read_toml, serve_table
 
+P = TypeVar("P", bound=argparse.ArgumentParser)
 
-def add_parser(commands: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+
+def add_parser(commands: argparse._SubParsersAction[P], common: P) -> P:
     text = "run the credential service (native API and FlareSolverr's /v1) for a fleet"
-    sub: argparse.ArgumentParser = commands.add_parser(
+    sub = commands.add_parser(
         "serve", parents=[common], help=text, description=text, allow_abbrev=False
     )
     S = argparse.SUPPRESS
@@ -56,7 +58,8 @@ _FLAGS = ("host", "port", "allow_host", "max_browsers", "contexts_per_browser", 
           "request_timeout", "drain_timeout", "rate_limit")  # fmt: skip
 
 
-def options_from(args: argparse.Namespace, table: dict[str, Any]) -> ServeOptions:
+def options_from(args: argparse.Namespace, table: dict[str, object]) -> ServeOptions:
+    # Checked by ServeOptions itself (unknown names: TypeError below); typed per field there.
     values: dict[str, Any] = {k: v for k, v in table.items() if k != "api_key_env"}
     for name in _FLAGS:
         if hasattr(args, name):
@@ -64,6 +67,8 @@ def options_from(args: argparse.Namespace, table: dict[str, Any]) -> ServeOption
     if "allow_hosts" in values:
         values["allow_hosts"] = tuple(values["allow_hosts"])
     key_env = getattr(args, "api_key_env", None) or table.get("api_key_env")
+    if key_env is not None and not isinstance(key_env, str):
+        raise ConfigError("[serve] api_key_env must be the name of an environment variable")
     values["api_key"] = secret_from_env(key_env) if key_env else env("API_KEY")
     try:
         return ServeOptions(**values)

@@ -13,14 +13,13 @@ import asyncio
 import dataclasses
 import time
 import uuid
-from typing import Any
 
 from aiohttp import web
 
 from ..browser.solve import Solution, SolveRequest, solve
 from ..errors import BrowserCrashedError, ChatGPTBrowserError
 from .security import RefusedTargetError, check_target
-from .state import BadRequestError, Service, read_json, service
+from .state import BadRequestError, JsonObject, Service, read_json, service
 
 VERSION = "3.3.0 (chatgpt-browser serve)"
 DEFAULT_MAX_TIMEOUT_MS = 60_000
@@ -30,7 +29,7 @@ _COMMANDS = ("request.get", "request.post", "sessions.create", "sessions.list", 
 routes = web.RouteTableDef()
 
 
-def _answer(started: float, status: str, message: str, http: int = 200, **extra: Any) -> web.Response:
+def _answer(started: float, status: str, message: str, http: int = 200, **extra: object) -> web.Response:
     body = {
         "status": status,
         "message": message,
@@ -80,7 +79,7 @@ async def v1(request: web.Request) -> web.Response:
         return error_answer(started, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
-def _session_name(body: dict[str, Any], required: bool) -> str | None:
+def _session_name(body: JsonObject, required: bool) -> str | None:
     value = body.get("session")
     if value is None and not required:
         return None
@@ -89,7 +88,7 @@ def _session_name(body: dict[str, Any], required: bool) -> str | None:
     return value
 
 
-def _proxy(body: dict[str, Any]) -> str | None:
+def _proxy(body: JsonObject) -> str | None:
     value = body.get("proxy")
     if value is None:
         return None
@@ -105,7 +104,7 @@ def _proxy(body: dict[str, Any]) -> str | None:
     return checked_proxy(url)
 
 
-async def _create(svc: Service, body: dict[str, Any], started: float) -> web.Response:
+async def _create(svc: Service, body: JsonObject, started: float) -> web.Response:
     name = _session_name(body, required=False) or str(uuid.uuid4())
     if name in svc.pool.sessions:
         return _answer(started, "ok", "Session already exists.", session=name)
@@ -125,7 +124,7 @@ async def _create(svc: Service, body: dict[str, Any], started: float) -> web.Res
     return _answer(started, "ok", "Session created successfully.", session=name)
 
 
-async def _destroy(svc: Service, body: dict[str, Any], started: float) -> web.Response:
+async def _destroy(svc: Service, body: JsonObject, started: float) -> web.Response:
     name = _session_name(body, required=True)
     assert name is not None
     if not await svc.pool.destroy_session(name):
@@ -133,7 +132,7 @@ async def _destroy(svc: Service, body: dict[str, Any], started: float) -> web.Re
     return _answer(started, "ok", "The session has been removed.")
 
 
-def _ttl_minutes(body: dict[str, Any]) -> float | None:
+def _ttl_minutes(body: JsonObject) -> float | None:
     value = body.get("session_ttl_minutes")
     if value is None:
         return None
@@ -142,7 +141,7 @@ def _ttl_minutes(body: dict[str, Any]) -> float | None:
     return float(value) * 60
 
 
-def _solve_request(svc: Service, body: dict[str, Any], *, post: bool, deadline: float) -> SolveRequest:
+def _solve_request(svc: Service, body: JsonObject, *, post: bool, deadline: float) -> SolveRequest:
     for name in _REMOVED:
         if name in body:
             raise BadRequestError(f"Request parameter '{name}' was removed in FlareSolverr v2.")
@@ -162,7 +161,7 @@ def _solve_request(svc: Service, body: dict[str, Any], *, post: bool, deadline: 
         url=url,
         deadline=deadline,
         session=_session_name(body, required=False),
-        post_data=post_data if post else None,
+        post_data=post_data if post and isinstance(post_data, str) else None,
         cookies=tuple((c["name"], c["value"]) for c in cookies),
         return_only_cookies=bool(body.get("returnOnlyCookies", False)),
         proxy=_proxy(body),
@@ -171,14 +170,14 @@ def _solve_request(svc: Service, body: dict[str, Any], *, post: bool, deadline: 
     )
 
 
-def _max_timeout(body: dict[str, Any]) -> float:
+def _max_timeout(body: JsonObject) -> float:
     value = body.get("maxTimeout", DEFAULT_MAX_TIMEOUT_MS)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise BadRequestError("Request parameter 'maxTimeout' must be a positive number of milliseconds.")
     return float(value) / 1000
 
 
-async def _request(svc: Service, body: dict[str, Any], started: float, *, post: bool) -> web.Response:
+async def _request(svc: Service, body: JsonObject, started: float, *, post: bool) -> web.Response:
     deadline = svc.deadline(_max_timeout(body))
     spec = _solve_request(svc, body, post=post, deadline=deadline)
     if spec.session is not None:
@@ -219,7 +218,7 @@ async def _renew_old_session(svc: Service, name: str, ttl: float | None) -> None
     svc.pool.sessions[name] = (browser, time.monotonic(), entry[2])
 
 
-def _solution_json(solution: Solution) -> dict[str, Any]:
+def _solution_json(solution: Solution) -> dict[str, object]:
     data = dataclasses.asdict(solution)
     data.pop("challenged")
     data["userAgent"] = data.pop("user_agent")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 from aiohttp import web
 
@@ -19,7 +18,7 @@ from ..credentials import Credentials, fingerprint
 from ..errors import StoreError
 from .accounts import Account, AccountBook
 from .remote import bundle_from
-from .state import BadRequestError, read_json, service
+from .state import BadRequestError, JsonObject, read_json, service
 
 routes = web.RouteTableDef()
 
@@ -157,7 +156,7 @@ async def status(request: web.Request) -> web.Response:
     )
 
 
-def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+def _text(body: JsonObject, name: str, *, required: bool = True) -> str | None:
     value = body.get(name)
     if value is None and not required:
         return None

@@ -14,7 +14,6 @@ import ipaddress
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ..config import Settings
 from ..errors import ConfigError
@@ -73,10 +72,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-_OPTION_TYPES: dict[str, Any] = {f.name: f.type for f in dataclasses.fields(ServeOptions)}
+_OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(ServeOptions))
 
 
-def read_toml(path: str | Path | None) -> dict[str, Any]:
+def read_toml(path: str | Path | None) -> dict[str, object]:
     if path is None:
         return {}
     try:
@@ -88,7 +87,7 @@ def read_toml(path: str | Path | None) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
 
 
-def accounts_from(settings: Settings, document: Mapping[str, Any]) -> tuple[AccountSpec, ...]:
+def accounts_from(settings: Settings, document: Mapping[str, object]) -> tuple[AccountSpec, ...]:
     """The accounts to serve: the settings' own `email`, then each `[[accounts]]` entry."""
     found: dict[str, AccountSpec] = {}
     if settings.email:
@@ -116,12 +115,12 @@ def accounts_from(settings: Settings, document: Mapping[str, Any]) -> tuple[Acco
     return tuple(found.values())
 
 
-def serve_table(document: Mapping[str, Any]) -> dict[str, Any]:
+def serve_table(document: Mapping[str, object]) -> dict[str, object]:
     """The `[serve]` table's options, checked against `ServeOptions`."""
     table = document.get("serve", {})
     if not isinstance(table, dict):
         raise ConfigError("[serve] must be a table")
-    unknown = set(table) - set(_OPTION_TYPES) - {"api_key_env"}
+    unknown = set(table) - _OPTION_NAMES - {"api_key_env"}
     if unknown or "api_key" in table:
         raise ConfigError(f"[serve]: unknown keys {', '.join(sorted(unknown))} (the key itself: api_key_env)")
     return dict(table)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .. import errors
@@ -23,6 +23,9 @@ from ..config import Settings, env
 from ..credentials import Credentials, fingerprint
 from ..errors import ChatGPTBrowserError, ConfigError, StoreError
 from ..session.manager import ANY_PROXY, Progress, SessionManager
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ class ServiceStore:
         timeout: float = 180.0,
         min_ttl: float = 360.0,
         verify: bool | str = True,
-        session: Any = None,
+        session: requests.Session | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -79,7 +82,10 @@ class ServiceStore:
     def __repr__(self) -> str:
         return f"ServiceStore({self.base_url!r}, account={self.account!r})"
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(
+        self, method: str, path: str, *, params: dict[str, object] | None = None, json: object = None
+    ) -> object:
+        """The service's JSON answer (None when it sent none); its typed errors raised."""
         import requests
 
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
@@ -90,7 +96,8 @@ class ServiceStore:
                 headers=headers,
                 timeout=self.timeout,
                 verify=self.verify,
-                **kwargs,
+                params=params,  # type: ignore[arg-type]  # str() of each value, as requests does
+                json=json,
             )
         except requests.RequestException as exc:
             raise StoreError(
@@ -106,7 +113,7 @@ class ServiceStore:
             raise _error_from(response.status_code, data)
         return data
 
-    def _params(self, **extra: Any) -> dict[str, Any]:
+    def _params(self, **extra: object) -> dict[str, object]:
         return {**({"account": self.account} if self.account else {}), **extra}
 
     # -- CredentialStore ---------------------------------------------------------------
@@ -127,11 +134,14 @@ class ServiceStore:
 
     def delete(self, key: str) -> bool:
         data = self._call("DELETE", "/v1/credentials", params=self._params())
-        return bool(data and data.get("removed"))
+        return isinstance(data, dict) and bool(data.get("removed"))
 
     def list_keys(self) -> list[str]:
         data = self._call("GET", "/v1/status")
-        return [row["key"] for row in data.get("accounts", []) if row.get("credentials")]
+        rows = data.get("accounts") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise StoreError("the credential service answered /v1/status without an account list")
+        return [str(row["key"]) for row in rows if isinstance(row, dict) and row.get("credentials")]
 
     def lock(self, key: str, timeout: float) -> _NoLock:
         return _NoLock()
@@ -168,13 +178,13 @@ _FIELDS = ("site", "account", "user_agent", "session_token", "clearance_token", 
            "clearance_expires_at", "session_expires_at", "access_token_expires_at", "headers")  # fmt: skip
 
 
-def bundle_fields(credentials: Credentials) -> dict[str, Any]:
+def bundle_fields(credentials: Credentials) -> dict[str, object]:
     """The bundle as the service's JSON format has it (`session --format json`)."""
     data = credentials.to_dict()
     return {name: data[name] for name in _FIELDS}
 
 
-def bundle_from(data: Any, source: str = "serve") -> Credentials:
+def bundle_from(data: object, source: str = "serve") -> Credentials:
     """A bundle from the service's JSON format (raises `StoreError` for anything else)."""
     if not isinstance(data, dict):
         raise StoreError("the credential service answered with something that is not a bundle")
@@ -185,7 +195,7 @@ def bundle_from(data: Any, source: str = "serve") -> Credentials:
 _credentials = bundle_from
 
 
-def _error_from(status: int, data: Any) -> ChatGPTBrowserError:
+def _error_from(status: int, data: object) -> ChatGPTBrowserError:
     """The service's typed error as ours (same class name), else a StoreError."""
     message = data.get("error") if isinstance(data, dict) else None
     name = data.get("type") if isinstance(data, dict) else None

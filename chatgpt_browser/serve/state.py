@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from typing import Any
 
 from aiohttp import web
 
@@ -49,6 +48,9 @@ class Service:
         return time.monotonic() + budget
 
 
+#: A request body: a JSON object whose values are checked field by field where used.
+JsonObject = dict[str, object]
+
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
 
 
@@ -56,7 +58,7 @@ def service(request: web.Request) -> Service:
     return request.app[SERVICE]
 
 
-async def read_json(request: web.Request, limit: int) -> dict[str, Any]:
+async def read_json(request: web.Request, limit: int) -> JsonObject:
     """The body as a JSON object, or a clear `BadRequestError`."""
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLargeError(f"request body over {limit} bytes")

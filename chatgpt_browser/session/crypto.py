@@ -9,9 +9,12 @@ configured (they are encrypted on the next write).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 _TOKEN_PREFIX = b"gAAAAA"
 
@@ -38,7 +41,7 @@ class RecordCipher:
                 "pip install 'chatgpt-browser[encryption]'"
             ) from exc
         try:
-            self._fernet: Any = Fernet(key.strip().encode("ascii"))
+            self._fernet: Fernet = Fernet(key.strip().encode("ascii"))
         except (ValueError, UnicodeEncodeError) as exc:
             raise ConfigError(
                 f"the store key is not a valid Fernet key (32 url-safe base64 bytes); {KEYGEN_HINT}"

@@ -29,11 +29,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import tenacity
 
 from ..errors import LockTimeoutError, StoreError
+
+if TYPE_CHECKING:
+    import redis
+    import redis.lock
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +109,7 @@ class Lock(Protocol):
     """What a store's `lock(account, timeout)` returns: a context manager, and
     `acquire(until)`: False when `until()` became true before the lock was free."""
 
-    def __enter__(self) -> Any: ...
+    def __enter__(self) -> object: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
@@ -207,12 +211,12 @@ class FileLock:
 class RedisLock:
     """A lock on a Redis key with an expiry, extended by a watchdog while held."""
 
-    def __init__(self, client: Any, name: str, *, timeout: float, ttl: float = 30.0) -> None:
+    def __init__(self, client: redis.Redis, name: str, *, timeout: float, ttl: float = 30.0) -> None:
         self.client = client
         self.name = name
         self.timeout = timeout
         self.ttl = ttl
-        self._lock: Any = None
+        self._lock: redis.lock.Lock | None = None
         #: Released-lock notifications (PUBLISH on release; waiters SUBSCRIBE).
         self.channel = f"{name}:released"
         self._stop = threading.Event()
@@ -261,9 +265,10 @@ class RedisLock:
     def _keep_alive(self) -> None:
         from redis.exceptions import RedisError
 
-        while not self._stop.wait(self.ttl / 3):
+        lock = self._lock
+        while lock is not None and not self._stop.wait(self.ttl / 3):
             try:
-                self._lock.reacquire()
+                lock.reacquire()
             except RedisError as exc:  # includes LockNotOwnedError
                 log.warning("lost Redis lock %s while holding it: %s", self.name, exc)
                 return

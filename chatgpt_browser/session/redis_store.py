@@ -14,13 +14,20 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from ..credentials import Credentials
 from ..errors import ConfigError, StoreError
 from .crypto import RecordCipher, decode_record, encode_record
 from .locks import RedisLock
 from .store import CorruptRecordError
+
+if TYPE_CHECKING:
+    import redis
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +49,7 @@ class RedisStore:
         self,
         url: str | None = None,
         *,
-        client: Any = None,
+        client: redis.Redis | None = None,
         namespace: str = DEFAULT_NAMESPACE,
         key: str | None = None,
         lock_ttl: float = 30.0,
@@ -77,7 +84,7 @@ class RedisStore:
         host, port, db = where.get("host", "?"), where.get("port", "?"), where.get("db", 0)
         return f"redis://{host}:{port}/{db} ({self.namespace})"
 
-    def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         from redis.exceptions import RedisError
 
         try:
@@ -90,7 +97,8 @@ class RedisStore:
         if data is None:
             return None
         where = f"Redis record {self._record_key(key)}"
-        plain = decode_record(bytes(data), self.cipher, where=where)
+        raw = data.encode() if isinstance(data, str) else bytes(data)  # a client set to decode
+        plain = decode_record(raw, self.cipher, where=where)
         try:
             return Credentials.from_json(plain)
         except StoreError as exc:

@@ -21,7 +21,6 @@ import logging
 import os
 import re
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 from ..credentials import Credentials
 from ..errors import CorruptRecordError, StoreError
 from .crypto import RecordCipher, decode_record, encode_record
+from .files import write_private
 from .locks import FileLock, Lock
 
 log = logging.getLogger(__name__)
@@ -191,18 +191,8 @@ class FileStore:
         path = self.path(key)
         data = encode_record(credentials.to_json().encode(), self.cipher)
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.credentials_dir, prefix=f".{key}.", suffix=".tmp")
-        except OSError as exc:  # the folder went away or became read-only since _ready()
-            raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
-        try:
-            with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            write_private(path, data)
+        except OSError as exc:  # e.g. the folder went away or became read-only since _ready()
             raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
         self._fsync_dir()
 

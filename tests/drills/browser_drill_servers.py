@@ -3,10 +3,7 @@ is tests/support's)."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
-import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FOREIGN_HOST = "127.0.0.2"
@@ -20,18 +17,6 @@ FORM_PAGE = (
     '<input id="password" name="password" type="password">'
     '<button type="submit">Continue</button></form></body></html>'
 )
-
-
-@contextlib.contextmanager
-def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 class Recorder(ThreadingHTTPServer):

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_drill_servers import FOREIGN_HOST, FORM_PAGE, LOGIN_BUTTON_PAGE, Recorder, serving
-from support.servers import BlackHole
+from browser_drill_servers import FOREIGN_HOST, FORM_PAGE, LOGIN_BUTTON_PAGE, Recorder
+from support.servers import BlackHole, serving
 
 
 @pytest.fixture

@@ -217,22 +217,49 @@ def test_signal_during_launch_exits_promptly_and_quietly(
         CHATGPT_BROWSER_EMAIL=shared_emulator.account.email,
         CHATGPT_BROWSER_PASSWORD=shared_emulator.account.password,
     )
-    proc = subprocess.Popen(
+    proc = _login_process(env)
+    started: dict[str, Callable[[], bool]] = {
+        "driver": lambda: _driver_started(proc.pid),
+        "chromium": lambda: bool(_processes_under(tmp_path)),
+    }
+    _interrupt_and_check(proc, started[moment], f"the {moment}", signum, code, tmp_path)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_during_a_hung_harvest_exits_promptly_and_quietly(
+    black_hole: BlackHole, cli_env: Any, tmp_path: Path, signum: int, code: int
+) -> None:
+    """The page waits on a site that never answers; the signal still ends the run at once."""
+    env = cli_env(
+        black_hole.url, harvest=120.0, CHATGPT_BROWSER_EMAIL=EMAIL, CHATGPT_BROWSER_PASSWORD=PASSWORD
+    )
+    proc = _login_process(env)
+    requested = lambda: bool(black_hole.requests)  # noqa: E731
+    _interrupt_and_check(proc, requested, "the page's request", signum, code, tmp_path)
+
+
+def _login_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [*cli_command(), "login"],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def _interrupt_and_check(
+    proc: subprocess.Popen[bytes],
+    ready: Callable[[], bool],
+    what: str,
+    signum: int,
+    code: int,
+    tmp_path: Path,
+) -> None:
+    """Once `ready()`, send `signum`: the CLI must exit with `code` promptly, quietly and
+    with no browser process left under `tmp_path`."""
     try:
-        if moment == "driver":
-            wait_until(
-                lambda: _driver_started(proc.pid) or proc.poll() is not None, 60, "the driver", interval=0.01
-            )
-        else:
-            wait_until(
-                lambda: _processes_under(tmp_path) or proc.poll() is not None, 60, "chromium", interval=0.01
-            )
+        wait_until(lambda: ready() or proc.poll() is not None, 60, what, interval=0.01)
         assert proc.poll() is None, "the login ended before the signal"
         sent = time.monotonic()
         os.kill(proc.pid, signum)
@@ -245,38 +272,5 @@ def test_signal_during_launch_exits_promptly_and_quietly(
     text = stderr.decode(errors="replace")
     assert proc.returncode == code, text
     assert took < 3.0, f"took {took:.2f}s"  # the promise is 1 s; 3x for a loaded machine
-    assert not any(noise in text for noise in NOISE), text
-    assert not _processes_under(tmp_path)
-
-
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signal_during_a_hung_harvest_exits_promptly_and_quietly(
-    black_hole: BlackHole, cli_env: Any, tmp_path: Path, signum: int, code: int
-) -> None:
-    """The page waits on a site that never answers; the signal still ends the run at once."""
-    env = cli_env(
-        black_hole.url, harvest=120.0, CHATGPT_BROWSER_EMAIL=EMAIL, CHATGPT_BROWSER_PASSWORD=PASSWORD
-    )
-    proc = subprocess.Popen(
-        [*cli_command(), "login"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_until(lambda: black_hole.requests or proc.poll() is not None, 60, "the page's request")
-        assert proc.poll() is None, "the login ended before the signal"
-        sent = time.monotonic()
-        os.kill(proc.pid, signum)
-        _, stderr = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    text = stderr.decode(errors="replace")
-    assert proc.returncode == code, text
-    assert took < 3.0, f"took {took:.2f}s"
     assert not any(noise in text for noise in NOISE), text
     assert not _processes_under(tmp_path)

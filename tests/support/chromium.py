@@ -7,7 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from support.waiting import wait_until
@@ -16,7 +16,7 @@ FLAGS = ("--disable-background-networking", "--disable-component-update", "--no-
 
 
 @contextlib.contextmanager
-def cdp_chromium(workdir: Path, name: str = "cdp") -> Iterator[str]:
+def cdp_chromium(workdir: Path, name: str = "cdp", flags: Sequence[str] = FLAGS) -> Iterator[str]:
     """A headless Chromium listening for CDP on 127.0.0.1; yields its http:// URL.
 
     Its output goes to a file (Debian's launcher writes to stderr; a pipe nobody reads
@@ -28,7 +28,7 @@ def cdp_chromium(workdir: Path, name: str = "cdp") -> Iterator[str]:
     profile = workdir / f"{name}-profile"
     with (workdir / f"{name}-chromium.log").open("wb") as log:
         proc = subprocess.Popen(
-            [chromium, "--headless", "--no-sandbox", *FLAGS, "--remote-debugging-address=127.0.0.1",
+            [chromium, "--headless", "--no-sandbox", *flags, "--remote-debugging-address=127.0.0.1",
              "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip

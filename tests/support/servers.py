@@ -1,10 +1,30 @@
-"""Hostile servers on loopback for drills: one that accepts and never answers."""
+"""Servers on loopback for tests: `serving` runs an http.server for a block; `BlackHole`
+accepts and never answers."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+from collections.abc import Iterator
+from http.server import HTTPServer
 from types import TracebackType
+from typing import TypeVar
+
+S = TypeVar("S", bound=HTTPServer)
+
+
+@contextlib.contextmanager
+def serving(server: S) -> Iterator[S]:
+    """Serve `server` on a thread for the block; always shut it down and join the thread."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 class BlackHole:

@@ -9,13 +9,21 @@ import logging
 from chatgpt_browser.cli.output import Progress, verbosity_level
 
 
-def test_plain_progress_lines_when_not_a_terminal() -> None:
+def _shown(*steps: str, enabled: bool = True, live: bool = False) -> str:
+    """What a Progress prints for `steps`: stage names ("@launch") or messages."""
     out = io.StringIO()
-    progress = Progress(True, out, live=False)
-    progress.stage("launch")
-    progress.stage("challenge")
-    progress("renewed by browser (harvest) in 1.0s")
-    lines = out.getvalue().splitlines()
+    progress = Progress(enabled, out, live=live)
+    for step in steps:
+        if step.startswith("@"):
+            progress.stage(step[1:])
+        else:
+            progress(step)
+    progress.close()
+    return out.getvalue()
+
+
+def test_plain_progress_lines_when_not_a_terminal() -> None:
+    lines = _shown("@launch", "@challenge", "renewed by browser (harvest) in 1.0s").splitlines()
     assert [line.split("] ", 1)[1] for line in lines] == [
         "starting the browser",
         "clearing the challenge",
@@ -25,33 +33,18 @@ def test_plain_progress_lines_when_not_a_terminal() -> None:
 
 
 def test_disabled_progress_prints_nothing() -> None:
-    out = io.StringIO()
-    progress = Progress(False, out, live=False)
-    progress.stage("launch")
-    progress("anything")
-    progress.close()
-    assert out.getvalue() == ""
+    assert _shown("@launch", "anything", enabled=False) == ""
 
 
 def test_live_progress_renders_with_rich() -> None:
-    out = io.StringIO()
-    progress = Progress(True, out, live=True)
-    progress.stage("launch")
-    progress.stage("verify")
-    progress("renewed by browser (harvest) in 2.0s")
-    progress.close()
-    text = out.getvalue()
+    text = _shown("@launch", "@verify", "renewed by browser (harvest) in 2.0s", live=True)
     assert "starting the browser" in text and "renewed by browser" in text
 
 
 def test_live_progress_prints_finished_lines_as_written() -> None:
     # A finished line is neither rich markup nor highlighted: "[...]" stays, no colour codes.
-    out = io.StringIO()
-    progress = Progress(True, out, live=True)
-    progress("opening the browser (empty) [profile a]")
-    progress.stage("launch")
-    progress.close()
-    assert "  opening the browser (empty) [profile a]" in out.getvalue()
+    text = _shown("opening the browser (empty) [profile a]", "@launch", live=True)
+    assert "  opening the browser (empty) [profile a]" in text
 
 
 def test_verbosity_levels() -> None:

@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from chatgpt_browser.config import Settings
 from chatgpt_browser.doctor import (
     CheckResult,
     Probe,
@@ -59,13 +60,10 @@ def test_headless_leaks() -> None:
 
 
 def test_store_modes(tmp_path: Path) -> None:
-    class Settings:
-        store = "file"
-        state_dir = tmp_path / "state"
-
-    assert check_store(Settings()).ok
+    settings = Settings(store="file", state_dir=tmp_path / "state")
+    assert check_store(settings).ok
     (tmp_path / "state").chmod(0o755)
-    assert not check_store(Settings()).ok
+    assert not check_store(settings).ok
 
 
 def test_renderers_and_trace_parsing() -> None:

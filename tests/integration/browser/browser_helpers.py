@@ -8,10 +8,7 @@ import contextlib
 import http.client
 import os
 import select
-import signal
 import socket
-import subprocess
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from support.chromium import cdp_chromium
+from support.servers import serving
 from support.waiting import wait_until
 
 from chatgpt_browser.browser.launch import BASE_ARGS, browser_processes, group_members
@@ -47,64 +46,16 @@ def live_members(groups: set[int]) -> list[int]:
 
 @pytest.fixture
 def debug_chromium(tmp_path: Path) -> Iterator[str]:
-    """A headless Chromium listening for CDP on 127.0.0.1 (port chosen by Chromium).
-
-    Its stderr goes to a file (Debian's launcher writes to it; a pipe nobody reads
-    could fill up and stall the browser). The port is read from DevToolsActivePort.
-    """
-    profile = tmp_path / "cdp-profile"
-    log_file = (tmp_path / "chromium.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            *BASE_ARGS,
-            "--remote-debugging-address=127.0.0.1",
-            "--remote-debugging-port=0",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=log_file,
-        start_new_session=True,
-    )
+    """A headless Chromium listening for CDP on 127.0.0.1, with every launch's switches
+    (`support.chromium.cdp_chromium`); afterwards none of its processes is left."""
     try:
-        port_file = profile / "DevToolsActivePort"
-
-        def port() -> str | None:
-            assert proc.poll() is None, "chromium exited early"
-            lines = port_file.read_text().splitlines() if port_file.exists() else []
-            return lines[0] if lines and lines[0].isdigit() else None
-
-        yield f"http://127.0.0.1:{wait_until(port, 30, 'the DevTools port')}"
-        assert proc.poll() is None, "connecting over CDP must leave the user's browser running"
+        with cdp_chromium(tmp_path, flags=BASE_ARGS) as url:
+            yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log_file.close()
-        wait_until(lambda: not chromium_pids(profile), 10, "the CDP browser to exit")
+        wait_until(lambda: not chromium_pids(tmp_path / "cdp-profile"), 10, "the CDP browser to exit")
 
 
 # -- an authenticating HTTP forward proxy ------------------------------------------------
-
-
-@contextlib.contextmanager
-def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
-    """Serve `server` on a thread for the block; always shut it down and join the thread."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def login_harvest(emu: Any, tmp_path: Path, **kwargs: Any) -> Any:

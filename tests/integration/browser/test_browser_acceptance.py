@@ -17,8 +17,8 @@ from browser_helpers import (
     TOTP80_ACCOUNT,
     TOTP_ACCOUNT,
     login_harvest,
-    serving,
 )
+from support.servers import serving
 from support.waiting import wait_until
 
 from chatgpt_browser import (

@@ -37,6 +37,7 @@ from chatgpt_browser import (
     harvest,
 )
 from chatgpt_browser.browser.login import Captcha
+from chatgpt_browser.demo import plain_requests_get
 
 pytestmark = pytest.mark.browser
 
@@ -379,15 +380,7 @@ def test_tls_site_with_a_private_ca(tmp_path: Path) -> None:
             timeout=60.0,
         )
         assert creds.site.startswith("https://")
-        cookie = (
-            f"cf_clearance={creds.clearance_token}; __Secure-next-auth.session-token={creds.session_token}"
-        )
-        response = requests.get(
-            tls_emu.url + "/api/auth/session",
-            headers={**_client_headers(creds), "Cookie": cookie},
-            verify=tls_emu.ca_file,
-            timeout=10,
-        )
+        response = plain_requests_get(tls_emu.url, creds, tls_emu.ca_file, timeout=10)
     assert response.json()["user"]["email"] == tls_emu.account.email
 
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import pytest
 from client_helpers import FAST_RETRY, UA, MintingProvider, mint, requests_count
+from support.servers import serving
 
 from chatgpt_browser.client import ChatGPTAPI, RetryPolicy, refresh_credentials
 from chatgpt_browser.client._transport import make_transport
@@ -306,15 +307,8 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def foreign_server() -> Iterator[http.server.HTTPServer]:
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(http.server.HTTPServer(("127.0.0.1", 0), _Recorder)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_redirect_to_another_host_is_not_followed(

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import requests
 
 from chatgpt_browser.browser.harvest import harvest
 from chatgpt_browser.client import ChatGPTAPI
+from chatgpt_browser.demo import plain_requests_get
 from chatgpt_browser.emulator.fingerprint import binding_of
 from chatgpt_browser.emulator.process import Emulator
 
@@ -42,15 +42,7 @@ def test_harvested_bundle_passes_from_the_browser_and_the_client_only(
     assert seen and {binding_of(entry["ja4"]) for entry in seen} <= {CHROMIUM_FAMILY, "13_h1_85036bcba153"}
     assert any(entry["browser_like"] for entry in seen)  # Chromium's connections
 
-    cookie = f"cf_clearance={bundle.clearance_token}; __Secure-next-auth.session-token={bundle.session_token}"
-    with requests.Session() as http:
-        http.trust_env = False
-        stock = http.get(
-            emu.url + "/api/auth/session",
-            headers={**dict(bundle.headers), "User-Agent": bundle.user_agent, "Cookie": cookie},
-            verify=emu.ca_file,
-            timeout=10,
-        )
+    stock = plain_requests_get(emu.url, bundle, emu.ca_file, timeout=10)
     assert stock.status_code == 403 and stock.headers["cf-mitigated"] == "challenge"
     mismatch = emu.admin.stats()["challenges"]["tls_mismatches"][-1]
     assert binding_of(mismatch["earned_ja4"]) == CHROMIUM_FAMILY
