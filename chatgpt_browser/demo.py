@@ -206,11 +206,12 @@ def _plain_requests_call(emulator: Emulator, bundle: Credentials) -> EdgeRefusal
     response = plain_requests_get(emulator.url, bundle, emulator.ca_file, 30)
     mismatches = emulator.admin.stats()["challenges"]["tls_mismatches"]
     last = mismatches[-1] if mismatches else {}
+    presented, earned = last.get("presented_ja4"), last.get("earned_ja4")
     return {
         "status": response.status_code,
         "reason": "tls_mismatch" if last else response.headers.get("cf-mitigated", "?"),
-        "presented_ja4": last.get("presented_ja4"),
-        "earned_ja4": last.get("earned_ja4"),
+        "presented_ja4": presented if isinstance(presented, str) else None,
+        "earned_ja4": earned if isinstance(earned, str) else None,
     }
 
 
