@@ -1,38 +1,30 @@
 """The one recovery flow of a client: send, read the answer, fix credentials, send again.
 
-How this works (the shape of httpx's `Auth.auth_flow`): for each call, a generator
-(`_flow`) yields the requests to send - a session call when the access token is
-missing or stale, then the call's own request - and receives each answer. A 401 (the
-request's or the session call's) is fixed by a session call (a new access token), then
-by a new session from the provider; a 403 challenge by a new clearance from the
-provider; each at most once per call (`RetryPolicy.auth_recoveries`,
-`challenge_renewals`), then the request is sent again. A 403 challenge that only a TLS
-fingerprint mismatch explains (a clearance a browser earned moments ago, sent without
-its TLS: `impersonate.likely_tls_mismatch`) is `TLSFingerprintError` instead.
-`CredentialFlow.send` drives the generator; every single request goes through the
-transient policy of `_retry.py` (network, 5xx, 429) within the call's one deadline,
-the session call of a recovery included.
+How this works (the shape of httpx's `Auth.auth_flow`): per call, a generator (`_flow`)
+yields the requests to send - a session call when the access token is missing or stale,
+then the call's own request - and receives each answer. A 401 is fixed by a session call,
+then by a new session from the provider; a 403 challenge by a new clearance from the
+provider (at most `auth_recoveries` / `challenge_renewals` times per call), unless only a
+TLS fingerprint mismatch explains it (`TLSFingerprintError`). Every request goes through
+the transient policy of `_retry.py` within the call's one deadline.
 
 The bundle is immutable and replaced as a whole. Each fix is made under a lock by the
-first thread that needs it; a thread that finds the bundle already replaced when it
-gets the lock just uses the new one (compare-before-renew), so 50 threads hitting one
-expired token cause one refresh, and one dead clearance one renewal.
+first thread that needs it; a thread that finds the bundle already replaced just uses
+the new one (compare-before-renew): 50 threads on one expired token cause one refresh.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 
 from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, CredentialSource
 from ..errors import (
     ChatGPTError,
-    ChatGPTTimeoutError,
     ClearanceRejectedError,
     NetworkError,
     ServerError,
@@ -41,9 +33,9 @@ from ..errors import (
 )
 from ..redact import fingerprint
 from ..site import RenewReason, error_for_response
+from ._breaker import ChallengeBreaker
+from ._deadline import Deadline, locked
 from ._retry import (
-    ChallengeBreaker,
-    Deadline,
     Reason,
     RetryPolicy,
     proves_nothing_processed,
@@ -204,7 +196,7 @@ class CredentialFlow:
         creds = self._credentials
         if creds.access_token and creds.access_token_valid_for(TOKEN_MARGIN):
             return creds
-        with _locked(self._refresh_lock, deadline):
+        with locked(self._refresh_lock, deadline):
             creds = self._credentials
             if not (creds.access_token and creds.access_token_valid_for(TOKEN_MARGIN)):
                 creds = yield from self._session_call(creds, deadline)
@@ -238,25 +230,25 @@ class CredentialFlow:
 
     def _recover_unauthorized(self, error: UnauthorizedError, stale: Credentials, deadline: Deadline) -> Flow:
         """401: a new access token from the live session first, else a new session."""
-        with _locked(self._recover_lock, deadline):
+        with locked(self._recover_lock, deadline):
             current = self._credentials
             if current.access_token != stale.access_token or current.session_token != stale.session_token:
                 return  # another thread fixed it meanwhile
             self.close_session()
             if error.code != "session_expired":
                 try:  # the cheap fix first
-                    with _locked(self._refresh_lock, deadline):
+                    with locked(self._refresh_lock, deadline):
                         yield from self._session_call(self._credentials, deadline)
                     return
                 except UnauthorizedError:
                     log.info("access token refresh failed; resetting the session")
-            yield from self._reset_locked(RenewReason.UNAUTHORIZED, stale, deadline)
+            yield from self._resetlocked(RenewReason.UNAUTHORIZED, stale, deadline)
 
     def _reset_flow(self, reason: RenewReason, deadline: Deadline) -> Flow:
-        with _locked(self._recover_lock, deadline):
-            yield from self._reset_locked(reason, self._credentials, deadline)
+        with locked(self._recover_lock, deadline):
+            yield from self._resetlocked(reason, self._credentials, deadline)
 
-    def _reset_locked(self, reason: RenewReason, stale: Credentials, deadline: Deadline) -> Flow:
+    def _resetlocked(self, reason: RenewReason, stale: Credentials, deadline: Deadline) -> Flow:
         self._count("resets")
         self.user = None
         if self._provider is not None:
@@ -265,7 +257,7 @@ class CredentialFlow:
                 return
         else:
             self.close_session()
-        with _locked(self._refresh_lock, deadline):
+        with locked(self._refresh_lock, deadline):
             yield from self._session_call(self._credentials, deadline)
 
     def _refuse_tls_mismatch(self, error: ClearanceRejectedError, used: Credentials) -> None:
@@ -317,18 +309,6 @@ class CredentialFlow:
     def _count(self, name: str) -> None:
         with self._stats_lock:
             self.stats[name] += 1
-
-
-@contextlib.contextmanager
-def _locked(lock: threading.Lock | threading.RLock, deadline: Deadline) -> Iterator[None]:
-    """Hold `lock`, waiting for another thread's fix no longer than the call's deadline."""
-    left = deadline.remaining()
-    if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
-        raise ChatGPTTimeoutError("the call's timeout passed while another thread renewed the credentials")
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 __all__ = ["TOKEN_MARGIN", "CredentialFlow"]
