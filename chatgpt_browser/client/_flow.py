@@ -23,26 +23,15 @@ from collections.abc import Callable, Generator, Mapping
 
 from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, CredentialSource
-from ..errors import (
-    ChatGPTError,
-    ClearanceRejectedError,
-    NetworkError,
-    ServerError,
-    TLSFingerprintError,
-    UnauthorizedError,
-)
+from ..errors import ClearanceRejectedError, TLSFingerprintError, UnauthorizedError
 from ..redact import fingerprint
-from ..site import RenewReason, error_for_response
+from ..site import RenewReason
 from ._breaker import ChallengeBreaker
 from ._deadline import Deadline, locked
-from ._retry import (
-    Reason,
-    RetryPolicy,
-    proves_nothing_processed,
-    transient_retrying,
-)
+from ._driver import Flow, FlowDriver, MaybeSent
+from ._retry import RetryPolicy
 from ._transport import Request, Response, Transport
-from ._wire import apply_session_response, read_body, session_request
+from ._wire import apply_session_response, session_request
 from .impersonate import MISMATCH_MESSAGE, impersonating, likely_tls_mismatch
 
 log = logging.getLogger(__name__)
@@ -52,12 +41,9 @@ TOKEN_MARGIN = 5.0
 
 #: Builds the call's request from the bundle and access token (None: not needed).
 Build = Callable[[Credentials, "str | None", Deadline], Request]
-#: Turns a failure of a non-replayable request into the error the caller sees.
-MaybeSent = Callable[[ChatGPTError], ChatGPTError]
-Flow = Generator[Request, Response, None]
 
 
-class CredentialFlow:
+class CredentialFlow(FlowDriver):
     """The current bundle of one client and the flow that keeps it usable."""
 
     def __init__(
@@ -77,13 +63,12 @@ class CredentialFlow:
         default_proxy: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(transport, policy, sleep)
         self._credentials = credentials
-        self._transport = transport
         self._site = site
         self._allowed_hosts = allowed_hosts
         self._provider = provider
         self._timeouts = timeouts
-        self.policy = policy
         self._headers = headers
         self._access_token_ttl = access_token_ttl
         self._min_ttl = min_ttl
@@ -92,8 +77,6 @@ class CredentialFlow:
         self.session_url = session_url or site.url(site.session_path)
         self.user: Mapping[str, object] | None = None
         self.breaker = ChallengeBreaker(policy.breaker_threshold, policy.breaker_cooldown)
-        self._replayable = transient_retrying(policy, replayable=True, sleep=sleep)
-        self._not_replayable = transient_retrying(policy, replayable=False, sleep=sleep)
         self._refresh_lock = threading.Lock()
         self._recover_lock = threading.RLock()
         self._stats_lock = threading.Lock()
@@ -121,46 +104,6 @@ class CredentialFlow:
     def reset(self, reason: RenewReason, deadline: Deadline) -> None:
         """A new session: from the provider (e.g. a new harvest), else a session call."""
         self.run(self._reset_flow(reason, deadline), deadline)
-
-    def run(self, flow: Flow, deadline: Deadline, maybe_sent: MaybeSent | None = None) -> Response | None:
-        """Drive `flow`: send each request it yields (transient retries within `deadline`)
-        and hand back the answer, or throw the 401 / 403 in so the flow can fix it."""
-        response: Response | None = None
-        try:
-            request = next(flow)
-            while True:
-                replayable = maybe_sent is None or request.method == "GET"
-                try:
-                    response = self._send_with_retries(request, deadline, replayable)
-                except (UnauthorizedError, ClearanceRejectedError) as error:
-                    request = flow.throw(error)  # the flow fixes the bundle and sends again, or re-raises
-                    continue
-                except (NetworkError, ServerError) as error:
-                    if replayable or maybe_sent is None or proves_nothing_processed(error):
-                        raise
-                    raise maybe_sent(error) from error
-                request = flow.send(response)
-        except StopIteration:
-            return response
-        finally:
-            flow.close()
-
-    def _send_with_retries(self, request: Request, deadline: Deadline, replayable: bool) -> Response:
-        retrying = self._replayable if replayable else self._not_replayable
-        # Retries stop at the call's deadline and within the policy's total budget.
-        limit = deadline.earlier(self.policy.max_total)
-        return retrying(self._send_once, request, what=request.label, deadline=limit, used=Counter())
-
-    def _send_once(
-        self, request: Request, *, what: str, deadline: Deadline, used: Counter[Reason]
-    ) -> Response:
-        """One send; a non-2xx answer becomes its typed error (`deadline` and `used` are
-        the retry parts' per-call state)."""
-        response = self._transport.send(request)
-        if 200 <= response.status_code < 300:
-            return response
-        body = read_body(response)
-        raise error_for_response(response.status_code, response.headers, body, what=what)
 
     # -- the flows -------------------------------------------------------------------
 
