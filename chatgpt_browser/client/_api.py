@@ -107,8 +107,6 @@ class ChatGPTAPI:
             site, site_url_of(site or credentials.site, api_base_url), api_base_url, backend_api_base_url
         )
         self._model = model or self._site.model
-        headers = checked_headers(headers)
-        timeouts = timeouts_of(timeout)
         self._owns_transport = transport is None or isinstance(transport, str)
         self._transport = _transport_for(transport, verify, credentials, debug)
         self._flow = CredentialFlow(
@@ -117,9 +115,9 @@ class ChatGPTAPI:
             site=self._site,
             allowed_hosts=allowed_hosts,
             provider=source,
-            timeouts=timeouts,
+            timeouts=timeouts_of(timeout),
             policy=retry or RetryPolicy(),
-            headers=headers,
+            headers=checked_headers(headers),
             access_token_ttl=access_token_ttl,
             min_ttl=min_ttl,
             session_url=api_url + "/auth/session",
@@ -128,15 +126,7 @@ class ChatGPTAPI:
         )
         #: Counters: "refreshes" (session calls), "renewals" (new clearances), "resets".
         self.stats = self._flow.stats
-        self._backend = Backend(
-            self._flow,
-            self._site,
-            allowed_hosts=allowed_hosts,
-            backend_api_base_url=backend_url,
-            headers=headers,
-            timeouts=timeouts,
-            markdown=markdown,
-        )
+        self._backend = Backend(self._flow, backend_url, markdown=markdown)
 
     @classmethod
     def from_credentials(
@@ -205,7 +195,7 @@ class ChatGPTAPI:
 
     def refresh_session(self, *, timeout: float | None = None) -> str:
         """A valid access token: cached until the TTL or the JWT's `exp`, whichever is first."""
-        self._flow.send(None, self._deadline(timeout))
+        self._flow.send(None, Deadline.after(timeout))
         token = self._flow.credentials.access_token
         assert token is not None
         return token
@@ -227,7 +217,7 @@ class ChatGPTAPI:
         """A fresh session: from the provider (e.g. a new harvest), else close + init.
 
         Returns the new bundle."""
-        self._flow.reset(RenewReason.RESET, self._deadline(None))
+        self._flow.reset(RenewReason.RESET, Deadline.after(None))
         return self._flow.credentials
 
     # -- messages ------------------------------------------------------------------------
@@ -297,11 +287,6 @@ class ChatGPTAPI:
     def send_moderation(self, input: str, *, timeout: float | None = None) -> ModerationResult:
         """Ask the moderation endpoint about `input`; `timeout` bounds the whole call."""
         return self._backend.moderation(input, timeout)
-
-    def _deadline(self, timeout: float | None) -> Deadline:
-        """The call's one deadline: `timeout` when given (the whole call: retries,
-        recovery, the answer), else the retry budget bounds the retries only."""
-        return Deadline.after(timeout)
 
 
 def _transport_for(

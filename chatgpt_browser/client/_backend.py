@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 
-from ..config import SiteProfile, Timeouts
+from ..config import SiteProfile
 from ..credentials import Credentials
 from ..errors import AbortedError, ChatGPTBrowserError, ChatGPTError, MessageMaybeSentError
 from ..site import error_for_response
@@ -38,24 +38,15 @@ def resolve_site(
 class Backend:
     """POSTs to backend-api with the bundle's headers, through the bundle's proxy."""
 
-    def __init__(
-        self,
-        flow: CredentialFlow,
-        site: SiteProfile,
-        *,
-        allowed_hosts: frozenset[str],
-        backend_api_base_url: str,
-        headers: dict[str, str],
-        timeouts: Timeouts,
-        markdown: bool,
-    ) -> None:
+    def __init__(self, flow: CredentialFlow, backend_api_base_url: str, *, markdown: bool) -> None:
         self._flow = flow
-        self._site = site
+        # The flow's site, hosts, headers and timeouts: one source for every request.
+        site = self._site = flow.site
+        self._allowed_hosts = flow.allowed_hosts
+        self._headers = flow.headers
+        self._timeouts = flow.timeouts
         self._base = backend_api_base_url
-        self._headers = headers
-        self._timeouts = timeouts
         self._markdown = markdown
-        self._allowed_hosts = allowed_hosts
         # Headers of every backend-api request, as the site's own page sent them; the
         # `headers` option may replace them (`_wire.credential_headers` has the rules).
         self._defaults = {

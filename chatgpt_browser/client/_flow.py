@@ -65,11 +65,11 @@ class CredentialFlow(FlowDriver):
     ) -> None:
         super().__init__(transport, policy, sleep)
         self._credentials = credentials
-        self._site = site
-        self._allowed_hosts = allowed_hosts
+        self.site = site
+        self.allowed_hosts = allowed_hosts
         self._provider = provider
-        self._timeouts = timeouts
-        self._headers = headers
+        self.timeouts = timeouts
+        self.headers = headers
         self._access_token_ttl = access_token_ttl
         self._min_ttl = min_ttl
         self._default_proxy = default_proxy
@@ -149,22 +149,22 @@ class CredentialFlow(FlowDriver):
         self, creds: Credentials, deadline: Deadline
     ) -> Generator[Request, Response, Credentials]:
         """GET the session endpoint: a new access token and the rotated session cookie."""
-        what = f"GET {self._site.session_path}"
+        what = f"GET {self.site.session_path}"
         response = yield session_request(
             creds,
-            self._site,
+            self.site,
             self.session_url,
-            self._allowed_hosts,
-            extra=self._headers,
+            self.allowed_hosts,
+            extra=self.headers,
             timeout=(
-                deadline.cap(self._timeouts.connect, what),
-                deadline.cap(self._timeouts.read, what),
+                deadline.cap(self.timeouts.connect, what),
+                deadline.cap(self.timeouts.read, what),
             ),
             proxy=self.proxy_for(creds),
             total=deadline.remaining(),
         )
         updated, answer = apply_session_response(
-            creds, response, self._site, access_token_ttl=self._access_token_ttl, what=what
+            creds, response, self.site, access_token_ttl=self._access_token_ttl, what=what
         )
         self._count("refreshes")
         self.user = answer.user
