@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, CredentialSource
@@ -24,6 +24,7 @@ from ._conversation import Conversation, MessageOptions
 from ._flow import CredentialFlow
 from ._models import ChatResponse, ModerationResult
 from ._options import (
+    ClientOptions,
     checked_headers,
     checked_text,
     conversation_body,
@@ -134,7 +135,7 @@ class ChatGPTAPI:
         credentials: Credentials,
         *,
         provider: CredentialSource | Callable[[], Credentials] | None = None,
-        **options: Any,
+        **options: Unpack[ClientOptions],
     ) -> ChatGPTAPI:
         """A client using a harvested bundle (UA, client hints, proxy and tokens together)."""
         return cls(credentials=credentials, provider=provider, **options)
