@@ -18,7 +18,7 @@ def env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
 
 
 def optional_env_var(variable: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """Any environment variable the user named (None when unset or empty)."""
+    """An environment variable the user named (None when unset or empty)."""
     return (os.environ if environ is None else environ).get(variable) or None
 
 

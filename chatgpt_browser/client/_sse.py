@@ -222,7 +222,7 @@ class SSEParser:
                 self._id = value
         elif name == "retry" and value.isdigit():
             self._retry = int(value)
-        # Any other field name is ignored, as the standard says.
+        # Every other field name is ignored, as the standard says.
 
     def _dispatch(self) -> SSEEvent | None:
         if self._id is not None:
