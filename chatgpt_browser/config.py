@@ -1,12 +1,10 @@
-"""Settings, timeouts and the site profile; the only module that reads the environment.
+"""Settings, timeouts and the site profile; only this module and `environ.py` read the environment.
 
 Precedence, highest first: explicit arguments (CLI flags) > environment variables
 (`CHATGPT_BROWSER_*`) > the TOML file (`--config`, `$CHATGPT_BROWSER_CONFIG`, or
 `<config dir>/config.toml`) > built-in defaults.
 
-A `SiteProfile` describes one deployment of the chat web stack (the real site of
-December 2022, or the embedded emulator): URLs, cookie names, selectors, lifetimes.
-Everything that talks to the site takes a profile, so the same code targets either.
+`SiteProfile` and `Timeouts` live in `site_profile.py` and stay importable from here.
 """
 
 from __future__ import annotations
@@ -14,111 +12,28 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
+from .environ import (  # re-exported
+    ENV_PREFIX,
+    display_available,
+    env,
+    environment_network,
+    optional_env_var,
+    secret_from_env,
+)
 from .errors import ConfigError
 from .settings_checks import check_settings, checked_hosts
+from .site_profile import DEFAULT_USER_AGENT, SiteProfile, Timeouts  # re-exported
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-ENV_PREFIX = "CHATGPT_BROWSER_"
 APP_NAME = "chatgpt-browser"
-
-#: The default User-Agent of the original JS client, used only when none was harvested.
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/108.0.0.0 Safari/537.36"
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class SiteProfile:
-    """Where the site lives and how it looks. Defaults describe chat.openai.com, Dec 2022."""
-
-    base_url: str = "https://chat.openai.com"
-    login_path: str = "/auth/login"
-    chat_path: str = "/chat"
-    session_path: str = "/api/auth/session"
-    conversation_path: str = "/backend-api/conversation"
-    moderations_path: str = "/backend-api/moderations"
-    models_path: str = "/backend-api/models"
-    clearance_cookie: str = "cf_clearance"
-    session_cookie: str = "__Secure-next-auth.session-token"
-    #: How long a clearance is assumed valid after it was earned (the cookie's own
-    #: Expires is ~1 year and says nothing).
-    clearance_ttl: float = 30 * 60
-    #: Assumed lifetime of an access token when its JWT carries no `exp`.
-    access_token_ttl: float = 60 * 60
-    model: str = "text-davinci-002-render"
-    # Selectors of the login flow (landing page, auth0 pages, chat page).
-    login_button: str = "#__next .btn-primary"
-    username_input: str = "#username"
-    password_input: str = "#password"
-    submit_button: str = "button[type=submit]"
-    captcha_input: str = "input[name=captcha]"
-    captcha_image: str = "img[alt=captcha]"
-    otp_input: str = "#code"
-    chat_ready: str = "textarea"
-    #: Extra hosts (besides the base URL's) that may receive tokens.
-    extra_hosts: tuple[str, ...] = ()
-    #: Hosts of the login service (auth0) that may show the login form and receive the
-    #: password and one-time code; the site's own host always may.
-    auth_hosts: tuple[str, ...] = ("auth0.openai.com",)
-
-    def __post_init__(self) -> None:
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"site URL must be http(s)://host[:port], got {self.base_url!r}")
-        if "@" in parts.netloc:
-            # `user:password@` would reach logs, `ps` and folder names: never take it.
-            raise ConfigError("site URL must not contain a user name or password (user:password@host)")
-        try:
-            parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
-        except ValueError:
-            raise ConfigError(f"site URL has a bad port: {self.base_url!r}") from None
-        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
-
-    @property
-    def api_base_url(self) -> str:
-        return self.base_url + "/api"
-
-    @property
-    def backend_api_base_url(self) -> str:
-        return self.base_url + "/backend-api"
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.base_url).hostname or ""
-
-    @property
-    def allowed_hosts(self) -> frozenset[str]:
-        """Hosts that may receive cookies and bearer tokens; nothing else ever does."""
-        return frozenset({self.host, *self.extra_hosts})
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-
-@dataclasses.dataclass(frozen=True)
-class Timeouts:
-    """Every wait has a deadline (seconds)."""
-
-    connect: float = 10.0
-    read: float = 60.0
-    #: A stream that sends nothing for this long is a stall.
-    stream_stall: float = 30.0
-    launch: float = 30.0
-    challenge: float = 30.0
-    login: float = 60.0
-    harvest: float = 180.0
-    lock: float = 300.0
-
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
@@ -143,7 +58,7 @@ class Settings:
     ca_file: str | None = None
     min_ttl: float = 300.0
     renew_margin: float = 300.0
-    timeouts: Timeouts = Timeouts()
+    timeouts: Timeouts = dataclasses.field(default_factory=Timeouts)
     #: The browser profile folder (default: <state_dir>/profiles/<account key>).
     profile_dir: Path | None = None
     #: Let the HTTP client use HTTPS_PROXY / REQUESTS_CA_BUNDLE / .netrc from the
@@ -192,46 +107,6 @@ def default_config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
-def env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """`CHATGPT_BROWSER_<name>` from the environment (None when unset or empty)."""
-    value = (os.environ if environ is None else environ).get(ENV_PREFIX + name)
-    return value or None
-
-
-def optional_env_var(variable: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """Any environment variable the user named (None when unset or empty)."""
-    return (os.environ if environ is None else environ).get(variable) or None
-
-
-def secret_from_env(variable: str, environ: Mapping[str, str] | None = None) -> str:
-    """Read a secret from the environment variable the user named (e.g. --password-env)."""
-    value = (os.environ if environ is None else environ).get(variable)
-    if not value:
-        raise ConfigError(f"environment variable {variable} is not set")
-    return value
-
-
-def display_available(environ: Mapping[str, str] | None = None) -> bool:
-    """True when a headed browser has a screen to open on (X11 or Wayland)."""
-    environ = os.environ if environ is None else environ
-    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
-
-
-def environment_network(url: str, environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
-    """(proxy, CA bundle) the environment asks for (`--trust-env`): HTTPS_PROXY/HTTP_PROXY
-    honouring NO_PROXY, and REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE."""
-
-    environ = os.environ if environ is None else environ
-    lowered = {k.lower(): v for k, v in environ.items() if k.lower().endswith("_proxy") and v}
-    host = urlsplit(url).hostname or ""
-    no_proxy = [h.strip().lstrip(".") for h in lowered.get("no_proxy", "").split(",") if h.strip()]
-    bypass = "*" in no_proxy or any(host == h or host.endswith("." + h) for h in no_proxy)
-    scheme = urlsplit(url).scheme
-    proxy = None if bypass else lowered.get(f"{scheme}_proxy") or lowered.get("all_proxy")
-    ca = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None
-    return proxy, ca
-
-
 _BOOL = {
     "1": True,
     "true": True,
@@ -273,7 +148,7 @@ _INTERNAL_FIELDS = ("url_source",)
 OTHER_TABLES = ("accounts", "serve")
 
 
-def _coerce(name: str, value: Any) -> Any:
+def _coerce(name: str, value: object) -> object:
     if value is None:
         return None
     if name in ("state_dir", "profile_dir"):
@@ -288,7 +163,7 @@ def _coerce(name: str, value: Any) -> Any:
         return checked_hosts(name, value)
     if name in ("min_ttl", "renew_margin"):
         try:
-            return float(value)
+            return float(value)  # type: ignore[arg-type]  # a bad type is a ConfigError too
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from exc
     if name == "store" and value not in ("file", "redis") and not str(value).startswith(("http://", "https://")):
@@ -296,18 +171,19 @@ def _coerce(name: str, value: Any) -> Any:
     return str(value)
 
 
-def _seconds(name: str, value: Any) -> float:
+def _seconds(name: str, value: object) -> float:
     """A timeout from the TOML file or a flag: a finite number >= 0, else ConfigError."""
     try:
-        seconds = float(value) if not isinstance(value, bool) else float("nan")
-    except (TypeError, ValueError):
+        number = isinstance(value, (int, float, str)) and not isinstance(value, bool)
+        seconds = float(value) if number else float("nan")  # type: ignore[arg-type]
+    except ValueError:
         seconds = float("nan")
     if not 0 <= seconds < float("inf"):  # also rejects NaN
         raise ConfigError(f"timeout {name} must be a number of seconds >= 0, got {value!r}")
     return seconds
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
+def read_config_file(path: Path) -> dict[str, object]:
     """Parse the TOML file: top-level settings plus an optional [timeouts] table."""
     try:
         with open(path, "rb") as handle:
@@ -327,27 +203,53 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def load_settings(
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, object] | None = None,
     *,
     config_file: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve settings: `overrides` (flags; None values ignored) > env > TOML > defaults."""
     environ = os.environ if environ is None else environ
+    overrides = overrides or {}
     explicit_file = config_file or env("CONFIG", environ)
     path = Path(explicit_file).expanduser() if explicit_file else default_config_file()
     if explicit_file and not path.exists():
         raise ConfigError(f"config file {path} does not exist")
     file_values = read_config_file(path)
 
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     timeouts: dict[str, float] = {}
     if "url" in file_values:
         values["url_source"] = "file"
     if env("URL", environ) is not None:
         values["url_source"] = "env"
-    if (overrides or {}).get("url") is not None:
+    if overrides.get("url") is not None:
         values["url_source"] = "flag"
+    _apply_file(path, file_values, values, timeouts)
+    for key in _ENV_SETTINGS:
+        value = env(key.upper(), environ)
+        if value is not None:
+            values[key] = _coerce(key, value)
+    _apply_overrides(overrides, values, timeouts)
+    values["timeouts"] = dataclasses.replace(Timeouts(), **timeouts)
+    # Each value was checked for its field by `_coerce` / `_seconds`, not statically.
+    settings = _settings(**values)
+    settings.site()  # validate the URL early, with a clear error
+    parts = urlsplit(settings.url)
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        # e.g. ".../chat" pasted from the browser: every API path would land under it and 404.
+        raise ConfigError(f"site URL must be the site's root, http(s)://host[:port], got {settings.url!r}")
+    check_settings(settings)
+    return settings
+
+
+_settings: Callable[..., Settings] = Settings
+
+
+def _apply_file(
+    path: Path, file_values: Mapping[str, object], values: dict[str, object], timeouts: dict[str, float]
+) -> None:
+    """The TOML file's settings and [timeouts] table, checked."""
     for key, value in file_values.items():
         if key in OTHER_TABLES:
             continue
@@ -359,11 +261,13 @@ def load_settings(
             values["password_env"] = str(value)
         else:
             values[key] = _coerce(key, value)
-    for key in _ENV_SETTINGS:
-        value = env(key.upper(), environ)
-        if value is not None:
-            values[key] = _coerce(key, value)
-    for key, value in (overrides or {}).items():
+
+
+def _apply_overrides(
+    overrides: Mapping[str, object], values: dict[str, object], timeouts: dict[str, float]
+) -> None:
+    """Flags (None: not given); a name that is no setting is a ConfigError."""
+    for key, value in overrides.items():
         if value is None:
             continue
         if key in _TIMEOUT_FIELDS:
@@ -372,19 +276,11 @@ def load_settings(
             values[key] = _coerce(key, value)
         else:
             raise ConfigError(f"unknown setting {key!r}")
-    values["timeouts"] = dataclasses.replace(Timeouts(), **timeouts)
-    settings = Settings(**values)
-    settings.site()  # validate the URL early, with a clear error
-    parts = urlsplit(settings.url)
-    if parts.path.strip("/") or parts.query or parts.fragment:
-        # e.g. ".../chat" pasted from the browser: every API path would land under it and 404.
-        raise ConfigError(f"site URL must be the site's root, http(s)://host[:port], got {settings.url!r}")
-    check_settings(settings)
-    return settings
 
 
 __all__ = [
     "DEFAULT_USER_AGENT",
+    "ENV_PREFIX",
     "Settings",
     "SiteProfile",
     "Timeouts",

@@ -10,18 +10,19 @@ Secrets (`clearance_token`, `session_token`, `access_token`) never appear in
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
-import datetime as dt
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypedDict, TypeVar, runtime_checkable
 
 from .errors import StoreError
 from .redact import fingerprint, redact_proxy
+from .token_times import jwt_expiry, parse_iso8601  # re-exported
+
+if TYPE_CHECKING:  # only annotations use it (typing.Unpack is Python 3.11+)
+    from typing_extensions import Unpack
 
 #: Version of the JSON form written by `Credentials.to_json()`.
 FORMAT_VERSION = 1
@@ -29,36 +30,10 @@ FORMAT_VERSION = 1
 _SECRET_FIELDS = ("clearance_token", "session_token", "access_token")
 
 
-def jwt_expiry(token: str | None) -> float | None:
-    """The `exp` claim of a JWT access token, as epoch seconds (None: absent or unreadable).
-
-    Not verified: it only tells when to renew, and the site checks the token anyway.
-    """
-    if not token or token.count(".") != 2:
-        return None
-    payload = token.split(".")[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, TypeError, binascii.Error):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+_V = TypeVar("_V")
 
 
-def parse_iso8601(text: object) -> float | None:
-    """Epoch seconds from the session's "expires" ("2023-01-10T12:00:00.000Z"); None if unreadable."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.timestamp()
-
-
-def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+def _frozen_mapping(value: Mapping[str, _V] | None) -> Mapping[str, _V]:
     return MappingProxyType(dict(value or {}))
 
 
@@ -76,6 +51,25 @@ def _is_optional_time(value: object) -> bool:
 
 def _is_str_mapping(value: object) -> bool:
     return isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
+
+
+class Changes(TypedDict, total=False):
+    """Fields `Credentials.replace` may change (all of them, by name)."""
+
+    site: str
+    user_agent: str
+    session_token: str
+    clearance_token: str | None
+    account: str | None
+    clearance_expires_at: float | None
+    session_expires_at: float | None
+    access_token: str | None
+    access_token_expires_at: float | None
+    headers: Mapping[str, str]
+    proxy: str | None
+    obtained_at: float
+    timings: Mapping[str, float]
+    source: str
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -138,7 +132,7 @@ class Credentials:
             return True
         return self.access_token_expires_at - (time.time() if now is None else now) > seconds
 
-    def replace(self, **changes: Any) -> Credentials:
+    def replace(self, **changes: Unpack[Changes]) -> Credentials:
         """A copy with some fields changed (e.g. a rotated session token)."""
         return dataclasses.replace(self, **changes)
 
@@ -156,7 +150,7 @@ class Credentials:
         return json.dumps({"version": FORMAT_VERSION, "credentials": self.to_dict()}, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Credentials:
+    def from_dict(cls, data: Mapping[str, object]) -> Credentials:
         """Build from `to_dict()` output; unknown keys are ignored (forward compatible)."""
         names = {f.name for f in dataclasses.fields(cls)}
         missing = [n for n in ("site", "user_agent", "session_token") if not data.get(n)]
@@ -166,7 +160,8 @@ class Credentials:
         wrong = [name for name, value in values.items() if not _FIELD_CHECKS[name](value)]
         if wrong:
             raise StoreError(f"credential record has fields of the wrong type: {', '.join(sorted(wrong))}")
-        return cls(**values)
+        build: Callable[..., Credentials] = cls  # each value was checked for its field above
+        return build(**values)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Credentials:
@@ -246,8 +241,6 @@ _FIELD_CHECKS = {
     "timings": _is_str_mapping,
     "source": _is_text,
 }
-
-
 
 
 @runtime_checkable

@@ -34,18 +34,11 @@
         +-- MessageMaybeSentError             a message POST may have reached the server
         +-- TLSFingerprintError               a fresh clearance sent with another TLS family
 
-Deprecated aliases (kept for one release): `AuthError` = `LoginFailedError`,
-`AuthenticationError` = `UnauthorizedError`, `ChallengeError` = `ChallengeNotClearedError`,
-`ChallengeRequiredError` = `ClearanceRejectedError`.
-
-Messages never contain secrets: use `chatgpt_browser.redact.fingerprint()` when a token
-must be identified. Exit codes are the CLI's business: `chatgpt_browser/cli/exit_codes.py`
-maps each class to one.
+Messages never contain secrets (`redact.fingerprint()` identifies a token). The CLI
+maps each class to an exit code (`cli/exit_codes.py`).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 
 class ChatGPTBrowserError(Exception):
@@ -120,6 +113,15 @@ class NoHealthyAccountError(ChatGPTBrowserError):
     """Every account of the pool is quarantined."""
 
 
+class SecurityError(ChatGPTBrowserError):
+    """Credentials would have gone to a foreign origin (a login page off the site's
+    allowed hosts); nothing was typed or sent there."""
+
+
+class NotTheSiteError(ChatGPTBrowserError):
+    """The URL shows no challenge, no login page and no session endpoint: not the site."""
+
+
 class ChatGPTError(ChatGPTBrowserError):
     """An HTTP exchange with the site failed.
 
@@ -161,10 +163,8 @@ class ChatGPTError(ChatGPTBrowserError):
 
 
 class UnauthorizedError(ChatGPTError):
-    """401: the access or session token is missing, expired or invalid.
-
-    `code` is the server's code (`token_expired`, `invalid_api_key`, `invalid_jwt`).
-    """
+    """401: the access or session token is missing, expired or invalid (`code`:
+    `token_expired`, `invalid_api_key`, `invalid_jwt`)."""
 
     default_status = 401
 
@@ -215,10 +215,8 @@ class ConnectError(NetworkError):
 
 
 class ChatGPTTimeoutError(NetworkError):
-    """A deadline passed: connect, read, a stalled stream, or the whole call's `timeout`.
-
-    For a stalled stream, `partial_response` holds the text received before the stall.
-    """
+    """A deadline passed: connect, read, a stalled stream (`partial_response` holds the
+    text so far), or the whole call's `timeout`."""
 
 
 class StreamError(ChatGPTError):
@@ -244,12 +242,19 @@ class MessageMaybeSentError(ChatGPTError):
         message_id: str,
         conversation_id: str | None = None,
         parent_message_id: str | None = None,
-        **kwargs: Any,
+        status_code: int | None = None,
+        original_error: BaseException | None = None,
     ) -> None:
-        super().__init__(message, **kwargs)
+        super().__init__(message, status_code=status_code, original_error=original_error)
         self.message_id = message_id
         self.conversation_id = conversation_id
         self.parent_message_id = parent_message_id
+
+
+class TLSFingerprintError(ChatGPTError):
+    """403 challenge on a clearance a browser earned moments ago, sent by a client whose
+    TLS handshake is not that browser's: the edge binds clearances to the TLS client
+    family. Clearing again cannot help; use the impersonating transport. Not retried."""
 
 
 # Deprecated aliases of the renamed classes (same objects; remove after one release).
@@ -288,7 +293,9 @@ __all__ = [
     "MessageTooLongError",
     "NetworkError",
     "NoHealthyAccountError",
+    "NotTheSiteError",
     "RateLimitError",
+    "SecurityError",
     "ServerError",
     "SiteAtCapacityError",
     "StoreError",
@@ -296,23 +303,3 @@ __all__ = [
     "TLSFingerprintError",
     "UnauthorizedError",
 ]
-
-
-# --- added by EDGE ---
-class TLSFingerprintError(ChatGPTError):
-    """403 challenge on a clearance a browser earned moments ago, sent by a client whose
-    TLS handshake is not that browser's: the edge binds clearances to the TLS client
-    family. Clearing again cannot help; use the impersonating transport. Not retried."""
-
-
-# --- added by BROWSER ---
-class SecurityError(ChatGPTBrowserError):
-    """Credentials would have gone to a foreign origin (a login page off the site's
-    allowed hosts); nothing was typed or sent there."""
-
-
-class NotTheSiteError(ChatGPTBrowserError):
-    """The URL shows no challenge, no login page and no session endpoint: not the site."""
-
-
-__all__ += ["NotTheSiteError", "SecurityError"]

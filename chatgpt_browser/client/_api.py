@@ -1,39 +1,30 @@
 """`ChatGPTAPI`: the original JS client's API over a harvested credential bundle.
 
-How this works: this module turns the original's options and methods into requests
-and reads the answers. Each call has one deadline (its `timeout`, else the retry
-policy's `max_total`) and hands a request builder to the client's `CredentialFlow`
-(`_flow.py`), which holds the immutable `Credentials` bundle, sends the request
-through the transient retry policy, and on 401 / 403 fixes the bundle and sends again.
-A conversation POST is never replayed once it may have reached the server: that
-failure is a `MessageMaybeSentError` carrying the message id.
+This module turns the original's options and methods into calls; `_backend.py` builds
+each request and reads its answer, and the client's `CredentialFlow` (`_flow.py`) sends
+it within the call's one deadline, fixing the bundle on 401 / 403.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, CredentialSource
-from ..errors import (
-    AbortedError,
-    ChatGPTBrowserError,
-    ChatGPTError,
-    MessageMaybeSentError,
-)
+from ..errors import ChatGPTError
 from ..redact import fingerprint
-from ..site import RenewReason, error_for_response
-from ._conversation import Conversation
+from ..site import RenewReason
+from ._backend import Backend, resolve_site
+from ._conversation import Conversation, MessageOptions
 from ._flow import CredentialFlow
 from ._models import ChatResponse, ModerationResult
 from ._options import (
+    ClientOptions,
     checked_headers,
     checked_text,
     conversation_body,
@@ -43,10 +34,12 @@ from ._options import (
 )
 from ._retry import Deadline, RetryPolicy
 from ._source import as_source
-from ._stream import ConversationReader, MessageStream, OnEvent
+from ._stream import MessageStream
 from ._trace import TracingTransport
-from ._transport import Request, Response, Transport, make_transport
-from ._wire import credential_headers, host_of, json_body, read_body
+from ._transport import Transport, make_transport
+
+if TYPE_CHECKING:  # only annotations use it (typing.Unpack is Python 3.11+)
+    from typing_extensions import Unpack
 
 log = logging.getLogger(__name__)
 
@@ -111,53 +104,30 @@ class ChatGPTAPI:
             access_token_ttl=access_token_ttl,
             min_ttl=min_ttl,
         )
-        self._site = (
-            site
-            if isinstance(site, SiteProfile)
-            else SiteProfile(base_url=site_url_of(site or credentials.site, api_base_url))
+        self._site, api_url, backend_url, allowed_hosts = resolve_site(
+            site, site_url_of(site or credentials.site, api_base_url), api_base_url, backend_api_base_url
         )
-        self._api_base_url = (api_base_url or self._site.api_base_url).rstrip("/")
-        self._backend_api_base_url = (backend_api_base_url or self._site.backend_api_base_url).rstrip("/")
-        # Explicitly configured API URLs are configured hosts too; nothing else is.
-        self._allowed_hosts = self._site.allowed_hosts | {
-            host_of(self._api_base_url),
-            host_of(self._backend_api_base_url),
-        }
-        self._markdown = markdown
-        self._headers = checked_headers(headers)
         self._model = model or self._site.model
-        self._timeouts = timeouts_of(timeout)
-        # The transport has no proxy of its own: each request names its bundle's.
         self._owns_transport = transport is None or isinstance(transport, str)
-        self._transport = make_transport(transport, None, verify, credentials.user_agent, credentials)
-        if debug:
-            self._transport = TracingTransport(self._transport)
-        self._retry = retry or RetryPolicy()
+        self._transport = _transport_for(transport, verify, credentials, debug)
         self._flow = CredentialFlow(
             credentials,
             transport=self._transport,
             site=self._site,
-            allowed_hosts=self._allowed_hosts,
+            allowed_hosts=allowed_hosts,
             provider=source,
-            timeouts=self._timeouts,
-            policy=self._retry,
-            headers=self._headers,
+            timeouts=timeouts_of(timeout),
+            policy=retry or RetryPolicy(),
+            headers=checked_headers(headers),
             access_token_ttl=access_token_ttl,
             min_ttl=min_ttl,
-            session_url=self._api_base_url + "/auth/session",
+            session_url=api_url + "/auth/session",
             default_proxy=proxy,
             sleep=sleep,
         )
         #: Counters: "refreshes" (session calls), "renewals" (new clearances), "resets".
         self.stats = self._flow.stats
-        # Headers of every backend-api request, as the site's own page sent them; the
-        # `headers` option may replace them (`_wire.credential_headers` has the rules).
-        self._defaults = {
-            "Content-Type": "application/json",
-            "X-OpenAI-Assistant-App-Id": "",
-            "Origin": self._site.base_url,
-            "Referer": self._site.url(self._site.chat_path),
-        }
+        self._backend = Backend(self._flow, backend_url, markdown=markdown)
 
     @classmethod
     def from_credentials(
@@ -165,7 +135,7 @@ class ChatGPTAPI:
         credentials: Credentials,
         *,
         provider: CredentialSource | Callable[[], Credentials] | None = None,
-        **options: Any,
+        **options: Unpack[ClientOptions],
     ) -> ChatGPTAPI:
         """A client using a harvested bundle (UA, client hints, proxy and tokens together)."""
         return cls(credentials=credentials, provider=provider, **options)
@@ -226,7 +196,7 @@ class ChatGPTAPI:
 
     def refresh_session(self, *, timeout: float | None = None) -> str:
         """A valid access token: cached until the TTL or the JWT's `exp`, whichever is first."""
-        self._flow.send(None, self._deadline(timeout))
+        self._flow.send(None, Deadline.after(timeout))
         token = self._flow.credentials.access_token
         assert token is not None
         return token
@@ -248,7 +218,7 @@ class ChatGPTAPI:
         """A fresh session: from the provider (e.g. a new harvest), else close + init.
 
         Returns the new bundle."""
-        self._flow.reset(RenewReason.RESET, self._deadline(None))
+        self._flow.reset(RenewReason.RESET, Deadline.after(None))
         return self._flow.credentials
 
     # -- messages ------------------------------------------------------------------------
@@ -267,100 +237,46 @@ class ChatGPTAPI:
             self, conversation_id=conversation_id, parent_message_id=parent_message_id, timeout=timeout
         )
 
-    def stream_message(
-        self,
-        message: str,
-        *,
-        conversation_id: str | None = None,
-        parent_message_id: str | None = None,
-        message_id: str | None = None,
-        action: str = "next",
-        model: str | None = None,
-        timeout: float | None = None,
-        abort: threading.Event | None = None,
-        on_conversation_response: OnEvent | None = None,
-    ) -> MessageStream:
+    def stream_message(self, message: str, **options: Unpack[MessageOptions]) -> MessageStream:
         """Like `send_message`, as an iterable of updates (`response` so far and `delta`)."""
-        message_id = message_id or str(uuid.uuid4())
-        parent_message_id = parent_message_id or str(uuid.uuid4())
+        message_id = options.get("message_id") or str(uuid.uuid4())
+        parent_message_id = options.get("parent_message_id") or str(uuid.uuid4())
+        conversation_id = options.get("conversation_id")
         body = conversation_body(
             checked_text(message, "the prompt"),
             message_id=message_id,
             parent_message_id=parent_message_id,
             conversation_id=conversation_id,
-            action=action,
-            model=model or self._model,
+            action=options.get("action", "next"),
+            model=options.get("model") or self._model,
         )
-        url = self._backend_api_base_url + "/conversation"
-        what = "POST /backend-api/conversation"
-
-        def maybe_sent(error: ChatGPTError) -> ChatGPTError:
-            return MessageMaybeSentError(
-                f"{what}: {error}; the message may have been posted, so it is not sent again "
-                f"(message_id={message_id})",
-                message_id=message_id,
-                conversation_id=conversation_id,
-                parent_message_id=parent_message_id,
-                status_code=error.status_code,
-                original_error=error,
-            )
-
-        def opener() -> ConversationReader:
-            deadline = self._deadline(timeout)
-
-            def build(creds: Credentials, token: str | None, deadline: Deadline) -> Request:
-                if abort is not None and abort.is_set():
-                    raise AbortedError(f"{what}: aborted by the caller before sending")
-                return self._request(
-                    creds, token, url, body, deadline, accept="text/event-stream", stream=True
-                )
-
-            response = self._flow.send(build, deadline, maybe_sent=maybe_sent)
-            assert response is not None
-            if "text/event-stream" not in response.headers.get("content-type", ""):
-                raise _unexpected(response, what)
-            return ConversationReader(
-                response,
-                what=what,
-                markdown=self._markdown,
-                deadline=deadline.at,
-                abort=abort,
-                on_event=on_conversation_response,
-            )
-
-        return MessageStream(opener)
+        return self._backend.conversation(
+            body,
+            message_id=message_id,
+            conversation_id=conversation_id,
+            parent_message_id=parent_message_id,
+            timeout=options.get("timeout"),
+            abort=options.get("abort"),
+            on_event=options.get("on_conversation_response"),
+        )
 
     def send_message(
         self,
         message: str,
         *,
-        conversation_id: str | None = None,
-        parent_message_id: str | None = None,
-        message_id: str | None = None,
-        action: str = "next",
-        model: str | None = None,
-        timeout: float | None = None,
         on_progress: Callable[[ChatResponse], None] | None = None,
-        on_conversation_response: OnEvent | None = None,
-        abort: threading.Event | None = None,
+        **options: Unpack[MessageOptions],
     ) -> ChatResponse:
         """Send a prompt and return the whole answer.
 
+        Options (all keyword, all optional): `conversation_id`, `parent_message_id`,
+        `message_id`, `action` ("next"), `model`, `timeout`, `abort`,
+        `on_conversation_response` (`MessageOptions`).
         `on_progress` sees each partial answer (`ChatResponse`, text so far and delta);
         `on_conversation_response` sees each raw event of the stream (its JSON object,
         read-only: message, conversation_id, error), as the original's callback did.
         `timeout` bounds the whole answer; `abort` (a `threading.Event`) stops it."""
-        stream = self.stream_message(
-            message,
-            conversation_id=conversation_id,
-            parent_message_id=parent_message_id,
-            message_id=message_id,
-            action=action,
-            model=model,
-            timeout=timeout,
-            abort=abort,
-            on_conversation_response=on_conversation_response,
-        )
+        stream = self.stream_message(message, **options)
         updates = iter(stream)
         with contextlib.closing(updates):  # type: ignore[type-var]
             for update in updates:
@@ -371,63 +287,15 @@ class ChatGPTAPI:
 
     def send_moderation(self, input: str, *, timeout: float | None = None) -> ModerationResult:
         """Ask the moderation endpoint about `input`; `timeout` bounds the whole call."""
-        url = self._backend_api_base_url + "/moderations"
-        text = checked_text(input, "the moderation input")
-        body = json.dumps({"input": text, "model": "text-moderation-playground"}).encode("utf-8")
-        what = "POST /backend-api/moderations"
-
-        def build(creds: Credentials, token: str | None, deadline: Deadline) -> Request:
-            return self._request(creds, token, url, body, deadline, accept="*/*", stream=False)
-
-        response = self._flow.send(build, self._deadline(timeout))
-        assert response is not None
-        document = json_body(response, what)
-        if not isinstance(document, dict) or not isinstance(document.get("flagged"), bool):
-            raise ChatGPTError(f"{what}: unexpected answer", status_code=200, detail=document)
-        return ModerationResult(
-            flagged=document["flagged"],
-            blocked=bool(document.get("blocked", False)),
-            moderation_id=document.get("moderation_id"),
-        )
-
-    # -- requests ------------------------------------------------------------------------
-
-    def _deadline(self, timeout: float | None) -> Deadline:
-        """The call's one deadline: `timeout` when given (the whole call: retries,
-        recovery, the answer), else the retry budget bounds the retries only."""
-        return Deadline.after(timeout)
-
-    def _request(
-        self,
-        creds: Credentials,
-        token: str | None,
-        url: str,
-        body: bytes,
-        deadline: Deadline,
-        *,
-        accept: str,
-        stream: bool,
-    ) -> Request:
-        """A POST to backend-api with the bundle's headers, through the bundle's proxy."""
-        headers = credential_headers(
-            url,
-            creds,
-            self._site,
-            self._allowed_hosts,
-            bearer=token,
-            extra=self._headers,
-            defaults={"Accept": accept, **self._defaults},
-        )
-        what = f"POST {url}"
-        read = self._timeouts.stream_stall if stream else self._timeouts.read
-        timeout = (deadline.cap(self._timeouts.connect, what), deadline.cap(read, what))
-        proxy = self._flow.proxy_for(creds)
-        return Request("POST", url, headers, body, timeout, proxy, stream, total=deadline.remaining())
+        return self._backend.moderation(input, timeout)
 
 
-def _unexpected(response: Response, what: str) -> ChatGPTBrowserError:
-    """The typed error of a 2xx answer that is not the event stream asked for."""
-    return error_for_response(response.status_code, response.headers, read_body(response), what=what)
+def _transport_for(
+    transport: Transport | str | None, verify: bool | str, creds: Credentials, debug: bool
+) -> Transport:
+    # The transport has no proxy of its own: each request names its bundle's.
+    made = make_transport(transport, None, verify, creds.user_agent, creds)
+    return TracingTransport(made) if debug else made
 
 
 __all__ = ["ChatGPTAPI", "ChatResponse", "MessageStream", "ModerationResult"]

@@ -4,9 +4,31 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from ._models import ChatResponse
+from ._stream import OnEvent
+
+if TYPE_CHECKING:  # only annotations use it (typing.Unpack is Python 3.11+)
+    from typing_extensions import Unpack
+
+
+class SendOptions(TypedDict, total=False):
+    """Options of one message, besides the ids a `Conversation` carries."""
+
+    message_id: str | None
+    action: str
+    model: str | None
+    timeout: float | None
+    abort: threading.Event | None
+    on_conversation_response: OnEvent | None
+
+
+class MessageOptions(SendOptions, total=False):
+    """All options of `ChatGPTAPI.send_message` / `stream_message` (after the prompt)."""
+
+    conversation_id: str | None
+    parent_message_id: str | None
 
 
 class MessageSender(Protocol):
@@ -16,20 +38,11 @@ class MessageSender(Protocol):
         self,
         message: str,
         *,
-        conversation_id: str | None = ...,
-        parent_message_id: str | None = ...,
-        timeout: float | None = ...,
         on_progress: Callable[[ChatResponse], None] | None = ...,
+        **options: Unpack[MessageOptions],
     ) -> ChatResponse: ...
 
-    def stream_message(
-        self,
-        message: str,
-        *,
-        conversation_id: str | None = ...,
-        parent_message_id: str | None = ...,
-        timeout: float | None = ...,
-    ) -> Iterable[ChatResponse]: ...
+    def stream_message(self, message: str, **options: Unpack[MessageOptions]) -> Iterable[ChatResponse]: ...
 
 
 class Conversation:
@@ -60,7 +73,7 @@ class Conversation:
         message: str,
         *,
         on_progress: Callable[[ChatResponse], None] | None = None,
-        **options: Any,
+        **options: Unpack[SendOptions],
     ) -> ChatResponse:
         """Send the next message; options as for `ChatGPTAPI.send_message`."""
         options.setdefault("timeout", self.timeout)
@@ -75,7 +88,7 @@ class Conversation:
             self._advance(message, result)
             return result
 
-    def stream_message(self, message: str, **options: Any) -> Iterator[ChatResponse]:
+    def stream_message(self, message: str, **options: Unpack[SendOptions]) -> Iterator[ChatResponse]:
         """Like `send_message`, yielding each update; the ids advance when it completes."""
         options.setdefault("timeout", self.timeout)
         with self._lock:
@@ -101,4 +114,4 @@ class Conversation:
         return f"Conversation(conversation_id={self.conversation_id!r}, messages={len(self.history)})"
 
 
-__all__ = ["Conversation", "MessageSender"]
+__all__ = ["Conversation", "MessageOptions", "MessageSender", "SendOptions"]

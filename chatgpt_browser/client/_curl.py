@@ -10,11 +10,25 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Protocol, cast
 
 from ..errors import ChatGPTTimeoutError, ConfigError, NetworkError
-from ._transport import Request, Response, _network_error
+from ._transport import Request, Response, _network_error, send_options
+
+if TYPE_CHECKING:
+    from curl_cffi.requests import Response as CurlResponse
+
+
+class _CurlSession(Protocol):
+    """What this transport uses of a curl_cffi `Session` (whose own types are stricter:
+    literal method and profile names)."""
+
+    curl_options: dict[object, int]
+
+    def request(self, method: str, url: str, **options: object) -> CurlResponse: ...
+
+    def close(self) -> None: ...
 
 #: How often a curl_cffi stream read looks for an interrupt.
 _CURL_POLL = 0.05
@@ -43,13 +57,14 @@ class _CurlResponse:
     queue; reading that queue with a short timeout lets `interrupt()` take effect even
     while the network is silent."""
 
-    def __init__(self, response: Any, what: str, stall: float) -> None:
+    def __init__(self, response: CurlResponse, what: str, stall: float) -> None:
         self._response = response
         self._what = what
         self._stall = stall
         self._interrupted = threading.Event()
         self.status_code = int(response.status_code)
-        self.headers: Mapping[str, str] = response.headers
+        # curl_cffi's Headers: case-insensitive, and no value is None in an answer.
+        self.headers = cast("Mapping[str, str]", response.headers)
 
     def set_cookies(self) -> list[str]:
         return [v for v in self._response.headers.get_list("set-cookie") if v]
@@ -125,7 +140,7 @@ class CurlCffiTransport:
         self._fixed_impersonate = impersonate
         self._targets: dict[str, str] = {user_agent: self.impersonate}
         self._proxy = proxy
-        self._options: dict[str, Any] = {
+        self._options: dict[str, object] = {
             "impersonate": self.impersonate,
             "verify": verify,
             "trust_env": False,
@@ -133,13 +148,13 @@ class CurlCffiTransport:
             "discard_cookies": True,
             "allow_redirects": False,
         }
-        self._factory = curl_requests.Session
+        self._factory = cast("Callable[..., _CurlSession]", curl_requests.Session)
         # A curl handle must not be shared between threads: one session per thread.
         self._local = threading.local()
-        self._sessions: list[Any] = []
+        self._sessions: list[_CurlSession] = []
         self._lock = threading.Lock()
 
-    def _session(self) -> Any:
+    def _session(self) -> _CurlSession:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._factory(**self._options)
@@ -157,11 +172,7 @@ class CurlCffiTransport:
             response = session.request(
                 request.method,
                 request.url,
-                headers=dict(request.headers),
-                data=request.body,
-                timeout=request.timeout,
-                stream=request.stream,
-                allow_redirects=False,
+                **send_options(request),
                 proxy=request.proxy or self._proxy,
                 impersonate=self.target_for(request.headers),
             )

@@ -1,56 +1,37 @@
 """The one recovery flow of a client: send, read the answer, fix credentials, send again.
 
-How this works (the shape of httpx's `Auth.auth_flow`): for each call, a generator
-(`_flow`) yields the requests to send - a session call when the access token is
-missing or stale, then the call's own request - and receives each answer. A 401 (the
-request's or the session call's) is fixed by a session call (a new access token), then
-by a new session from the provider; a 403 challenge by a new clearance from the
-provider; each at most once per call (`RetryPolicy.auth_recoveries`,
-`challenge_renewals`), then the request is sent again. A 403 challenge that only a TLS
-fingerprint mismatch explains (a clearance a browser earned moments ago, sent without
-its TLS: `impersonate.likely_tls_mismatch`) is `TLSFingerprintError` instead.
-`CredentialFlow.send` drives the generator; every single request goes through the
-transient policy of `_retry.py` (network, 5xx, 429) within the call's one deadline,
-the session call of a recovery included.
+How this works (the shape of httpx's `Auth.auth_flow`): per call, a generator (`_flow`)
+yields the requests to send - a session call when the access token is missing or stale,
+then the call's own request - and receives each answer. A 401 is fixed by a session call,
+then by a new session from the provider; a 403 challenge by a new clearance from the
+provider (at most `auth_recoveries` / `challenge_renewals` times per call), unless only a
+TLS fingerprint mismatch explains it (`TLSFingerprintError`). Every request goes through
+the transient policy of `_retry.py` within the call's one deadline.
 
 The bundle is immutable and replaced as a whole. Each fix is made under a lock by the
-first thread that needs it; a thread that finds the bundle already replaced when it
-gets the lock just uses the new one (compare-before-renew), so 50 threads hitting one
-expired token cause one refresh, and one dead clearance one renewal.
+first thread that needs it; a thread that finds the bundle already replaced just uses
+the new one (compare-before-renew): 50 threads on one expired token cause one refresh.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 
 from ..config import SiteProfile, Timeouts
 from ..credentials import Credentials, CredentialSource
-from ..errors import (
-    ChatGPTError,
-    ChatGPTTimeoutError,
-    ClearanceRejectedError,
-    NetworkError,
-    ServerError,
-    TLSFingerprintError,
-    UnauthorizedError,
-)
+from ..errors import ClearanceRejectedError, TLSFingerprintError, UnauthorizedError
 from ..redact import fingerprint
-from ..site import RenewReason, error_for_response
-from ._retry import (
-    ChallengeBreaker,
-    Deadline,
-    Reason,
-    RetryPolicy,
-    proves_nothing_processed,
-    transient_retrying,
-)
+from ..site import RenewReason
+from ._breaker import ChallengeBreaker
+from ._deadline import Deadline, locked
+from ._driver import Flow, FlowDriver, MaybeSent
+from ._retry import RetryPolicy
 from ._transport import Request, Response, Transport
-from ._wire import apply_session_response, read_body, session_request
+from ._wire import apply_session_response, session_request
 from .impersonate import MISMATCH_MESSAGE, impersonating, likely_tls_mismatch
 
 log = logging.getLogger(__name__)
@@ -60,12 +41,9 @@ TOKEN_MARGIN = 5.0
 
 #: Builds the call's request from the bundle and access token (None: not needed).
 Build = Callable[[Credentials, "str | None", Deadline], Request]
-#: Turns a failure of a non-replayable request into the error the caller sees.
-MaybeSent = Callable[[ChatGPTError], ChatGPTError]
-Flow = Generator[Request, Response, None]
 
 
-class CredentialFlow:
+class CredentialFlow(FlowDriver):
     """The current bundle of one client and the flow that keeps it usable."""
 
     def __init__(
@@ -85,14 +63,13 @@ class CredentialFlow:
         default_proxy: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(transport, policy, sleep)
         self._credentials = credentials
-        self._transport = transport
-        self._site = site
-        self._allowed_hosts = allowed_hosts
+        self.site = site
+        self.allowed_hosts = allowed_hosts
         self._provider = provider
-        self._timeouts = timeouts
-        self.policy = policy
-        self._headers = headers
+        self.timeouts = timeouts
+        self.headers = headers
         self._access_token_ttl = access_token_ttl
         self._min_ttl = min_ttl
         self._default_proxy = default_proxy
@@ -100,8 +77,6 @@ class CredentialFlow:
         self.session_url = session_url or site.url(site.session_path)
         self.user: Mapping[str, object] | None = None
         self.breaker = ChallengeBreaker(policy.breaker_threshold, policy.breaker_cooldown)
-        self._replayable = transient_retrying(policy, replayable=True, sleep=sleep)
-        self._not_replayable = transient_retrying(policy, replayable=False, sleep=sleep)
         self._refresh_lock = threading.Lock()
         self._recover_lock = threading.RLock()
         self._stats_lock = threading.Lock()
@@ -129,46 +104,6 @@ class CredentialFlow:
     def reset(self, reason: RenewReason, deadline: Deadline) -> None:
         """A new session: from the provider (e.g. a new harvest), else a session call."""
         self.run(self._reset_flow(reason, deadline), deadline)
-
-    def run(self, flow: Flow, deadline: Deadline, maybe_sent: MaybeSent | None = None) -> Response | None:
-        """Drive `flow`: send each request it yields (transient retries within `deadline`)
-        and hand back the answer, or throw the 401 / 403 in so the flow can fix it."""
-        response: Response | None = None
-        try:
-            request = next(flow)
-            while True:
-                replayable = maybe_sent is None or request.method == "GET"
-                try:
-                    response = self._send_with_retries(request, deadline, replayable)
-                except (UnauthorizedError, ClearanceRejectedError) as error:
-                    request = flow.throw(error)  # the flow fixes the bundle and sends again, or re-raises
-                    continue
-                except (NetworkError, ServerError) as error:
-                    if replayable or maybe_sent is None or proves_nothing_processed(error):
-                        raise
-                    raise maybe_sent(error) from error
-                request = flow.send(response)
-        except StopIteration:
-            return response
-        finally:
-            flow.close()
-
-    def _send_with_retries(self, request: Request, deadline: Deadline, replayable: bool) -> Response:
-        retrying = self._replayable if replayable else self._not_replayable
-        # Retries stop at the call's deadline and within the policy's total budget.
-        limit = deadline.earlier(self.policy.max_total)
-        return retrying(self._send_once, request, what=request.label, deadline=limit, used=Counter())
-
-    def _send_once(
-        self, request: Request, *, what: str, deadline: Deadline, used: Counter[Reason]
-    ) -> Response:
-        """One send; a non-2xx answer becomes its typed error (`deadline` and `used` are
-        the retry parts' per-call state)."""
-        response = self._transport.send(request)
-        if 200 <= response.status_code < 300:
-            return response
-        body = read_body(response)
-        raise error_for_response(response.status_code, response.headers, body, what=what)
 
     # -- the flows -------------------------------------------------------------------
 
@@ -204,7 +139,7 @@ class CredentialFlow:
         creds = self._credentials
         if creds.access_token and creds.access_token_valid_for(TOKEN_MARGIN):
             return creds
-        with _locked(self._refresh_lock, deadline):
+        with locked(self._refresh_lock, deadline):
             creds = self._credentials
             if not (creds.access_token and creds.access_token_valid_for(TOKEN_MARGIN)):
                 creds = yield from self._session_call(creds, deadline)
@@ -214,22 +149,22 @@ class CredentialFlow:
         self, creds: Credentials, deadline: Deadline
     ) -> Generator[Request, Response, Credentials]:
         """GET the session endpoint: a new access token and the rotated session cookie."""
-        what = f"GET {self._site.session_path}"
+        what = f"GET {self.site.session_path}"
         response = yield session_request(
             creds,
-            self._site,
+            self.site,
             self.session_url,
-            self._allowed_hosts,
-            extra=self._headers,
+            self.allowed_hosts,
+            extra=self.headers,
             timeout=(
-                deadline.cap(self._timeouts.connect, what),
-                deadline.cap(self._timeouts.read, what),
+                deadline.cap(self.timeouts.connect, what),
+                deadline.cap(self.timeouts.read, what),
             ),
             proxy=self.proxy_for(creds),
             total=deadline.remaining(),
         )
         updated, answer = apply_session_response(
-            creds, response, self._site, access_token_ttl=self._access_token_ttl, what=what
+            creds, response, self.site, access_token_ttl=self._access_token_ttl, what=what
         )
         self._count("refreshes")
         self.user = answer.user
@@ -238,25 +173,25 @@ class CredentialFlow:
 
     def _recover_unauthorized(self, error: UnauthorizedError, stale: Credentials, deadline: Deadline) -> Flow:
         """401: a new access token from the live session first, else a new session."""
-        with _locked(self._recover_lock, deadline):
+        with locked(self._recover_lock, deadline):
             current = self._credentials
             if current.access_token != stale.access_token or current.session_token != stale.session_token:
                 return  # another thread fixed it meanwhile
             self.close_session()
             if error.code != "session_expired":
                 try:  # the cheap fix first
-                    with _locked(self._refresh_lock, deadline):
+                    with locked(self._refresh_lock, deadline):
                         yield from self._session_call(self._credentials, deadline)
                     return
                 except UnauthorizedError:
                     log.info("access token refresh failed; resetting the session")
-            yield from self._reset_locked(RenewReason.UNAUTHORIZED, stale, deadline)
+            yield from self._resetlocked(RenewReason.UNAUTHORIZED, stale, deadline)
 
     def _reset_flow(self, reason: RenewReason, deadline: Deadline) -> Flow:
-        with _locked(self._recover_lock, deadline):
-            yield from self._reset_locked(reason, self._credentials, deadline)
+        with locked(self._recover_lock, deadline):
+            yield from self._resetlocked(reason, self._credentials, deadline)
 
-    def _reset_locked(self, reason: RenewReason, stale: Credentials, deadline: Deadline) -> Flow:
+    def _resetlocked(self, reason: RenewReason, stale: Credentials, deadline: Deadline) -> Flow:
         self._count("resets")
         self.user = None
         if self._provider is not None:
@@ -265,7 +200,7 @@ class CredentialFlow:
                 return
         else:
             self.close_session()
-        with _locked(self._refresh_lock, deadline):
+        with locked(self._refresh_lock, deadline):
             yield from self._session_call(self._credentials, deadline)
 
     def _refuse_tls_mismatch(self, error: ClearanceRejectedError, used: Credentials) -> None:
@@ -317,18 +252,6 @@ class CredentialFlow:
     def _count(self, name: str) -> None:
         with self._stats_lock:
             self.stats[name] += 1
-
-
-@contextlib.contextmanager
-def _locked(lock: threading.Lock | threading.RLock, deadline: Deadline) -> Iterator[None]:
-    """Hold `lock`, waiting for another thread's fix no longer than the call's deadline."""
-    left = deadline.remaining()
-    if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
-        raise ChatGPTTimeoutError("the call's timeout passed while another thread renewed the credentials")
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 __all__ = ["TOKEN_MARGIN", "CredentialFlow"]

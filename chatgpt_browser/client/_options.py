@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypedDict
 
 from ..config import DEFAULT_USER_AGENT, SiteProfile, Timeouts
 from ..credentials import Credentials, CredentialSource
 from ..errors import ChatGPTError, ConfigError, InputError
 from ..site import access_token_expiry
+from ._retry import RetryPolicy
+from ._transport import Transport
 from ._wire import is_bound_header
+
+
+class ClientOptions(TypedDict, total=False):
+    """`ChatGPTAPI`'s keyword options besides the bundle and its provider."""
+
+    markdown: bool
+    api_base_url: str | None
+    backend_api_base_url: str | None
+    user_agent: str | None
+    access_token: str | None
+    access_token_ttl: float
+    debug: bool
+    headers: Mapping[str, str] | None
+    site: SiteProfile | str | None
+    proxy: str | None
+    timeout: float | Timeouts | None
+    transport: Transport | str | None
+    verify: bool | str
+    retry: RetryPolicy | None
+    model: str | None
+    min_ttl: float
+    sleep: Callable[[float], None]
 
 
 def initial_bundle(

@@ -31,7 +31,7 @@ import http.cookiejar
 import logging
 import socket
 from collections.abc import Iterator, Mapping
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 import requests
 
@@ -117,6 +117,26 @@ def _never_connected(exc: BaseException) -> bool:
         reason = getattr(exc.args[0] if exc.args else None, "reason", None)
         return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
     return getattr(exc, "code", None) in _CURL_CONNECT_CODES  # curl_cffi's CurlError
+
+
+class SendOptions(TypedDict):
+    headers: dict[str, str]
+    data: bytes | None
+    timeout: Timeout
+    stream: bool
+    allow_redirects: bool
+
+
+def send_options(request: Request) -> SendOptions:
+    """The keywords both transports pass to their session's `request` (redirects are
+    never followed: a 3xx is an answer to classify, and cookies must not leak)."""
+    return {
+        "headers": dict(request.headers),
+        "data": request.body,
+        "timeout": request.timeout,
+        "stream": request.stream,
+        "allow_redirects": False,
+    }
 
 
 def _network_error(exc: BaseException, what: str) -> NetworkError:
@@ -215,11 +235,7 @@ class RequestsTransport:
             response = self._session.request(
                 request.method,
                 request.url,
-                headers=dict(request.headers),
-                data=request.body,
-                timeout=request.timeout,
-                stream=request.stream,
-                allow_redirects=False,
+                **send_options(request),
                 proxies={"http": chosen, "https": chosen} if chosen else None,
             )
         except Exception as exc:

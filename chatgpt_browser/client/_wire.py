@@ -19,7 +19,7 @@ from http.cookies import CookieError, Morsel, SimpleCookie
 from urllib.parse import urlsplit
 
 from ..config import SiteProfile
-from ..credentials import Credentials
+from ..credentials import Changes, Credentials
 from ..errors import ConfigError
 from ..redact import fingerprint
 from ..site import (
@@ -188,7 +188,7 @@ def apply_session_answer(
     source: str,
 ) -> Credentials:
     """The bundle after a session call: new access token and, if rotated, session token."""
-    changes: dict[str, object] = {
+    changes: Changes = {
         "access_token": answer.access_token,
         "access_token_expires_at": access_token_expiry(answer.access_token, now=now, ttl=access_token_ttl),
         "source": source,
