@@ -19,6 +19,7 @@ import tenacity
 from ..config import SiteProfile
 from ..errors import NotTheSiteError, SiteAtCapacityError
 from ..pages import PageKind
+from ..retrying import backoff, stop_before_deadline
 from .challenge import current_kind, wait_until_cleared
 from .inputs import redact_urls
 
@@ -36,7 +37,7 @@ def _remaining_ms(deadline: float) -> float:
 #: each use adds a stop at the harvest's deadline and the page's own sleep.
 CAPACITY_RETRY = tenacity.Retrying(
     stop=tenacity.stop_after_attempt(4),
-    wait=tenacity.wait_exponential(multiplier=0.5, max=5.0) + tenacity.wait_random(0, 0.1),
+    wait=backoff(0.5, 5.0, 0.1),
     retry=tenacity.retry_if_exception_type(SiteAtCapacityError),
     reraise=True,
     before_sleep=lambda state: log.info("site at capacity; retry %d", state.attempt_number),
@@ -48,8 +49,7 @@ NOT_THE_SITE_AFTER = 5.0
 def capacity_policy(retries: int, deadline: float, sleep: Callable[[float], None]) -> tenacity.Retrying:
     """CAPACITY_RETRY with `retries` retries, never sleeping past `deadline`."""
     return CAPACITY_RETRY.copy(
-        stop=tenacity.stop_after_attempt(retries + 1)
-        | tenacity.stop_before_delay(max(deadline - time.monotonic(), 0.0)),
+        stop=tenacity.stop_after_attempt(retries + 1) | stop_before_deadline(deadline),
         sleep=sleep,
     )
 

@@ -27,6 +27,7 @@ from ..errors import (
     UnauthorizedError,
 )
 from ..pages import PageKind, classify_page
+from ..retrying import backoff, stop_before_deadline
 from ..site import SessionAnswer, error_for_response, parse_session_answer
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ _FETCH_SESSION_JS = """async ([path, ms]) => {
 VERIFY_STOP = tenacity.stop_after_attempt(VERIFY_ATTEMPTS)
 VERIFY_RETRY = tenacity.Retrying(
     stop=VERIFY_STOP,
-    wait=tenacity.wait_exponential(multiplier=0.25, max=2.0) + tenacity.wait_random(0, 0.05),
+    wait=backoff(0.25, 2.0, 0.05),
     retry=tenacity.retry_if_exception_type(ServerError),
     reraise=True,
     before_sleep=lambda state: log.info("verification got a server error; retry %d", state.attempt_number),
@@ -80,7 +81,7 @@ def fetch_session(page: Page, site: SiteProfile, deadline: float) -> SessionAnsw
         return session_answer(site.session_path, status, headers, body)
 
     retrying = VERIFY_RETRY.copy(
-        stop=VERIFY_STOP | tenacity.stop_before_delay(max(deadline - time.monotonic(), 0.0)),
+        stop=VERIFY_STOP | stop_before_deadline(deadline),
         sleep=pause,
     )
     return retrying(once)

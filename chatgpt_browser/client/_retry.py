@@ -31,6 +31,7 @@ from ..errors import (
     ServerError,
     StreamError,
 )
+from ..retrying import backoff, stop_before_deadline
 from ..site import is_busy
 from ._breaker import ChallengeBreaker  # re-exported
 from ._deadline import Deadline  # re-exported
@@ -133,9 +134,7 @@ class wait_for_reason(tenacity.wait.wait_base):
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
-        # initial * 2**n capped at backoff_max, plus up to `jitter` seconds of random spread.
-        exponential = tenacity.wait_exponential(multiplier=policy.backoff_initial, max=policy.backoff_max)
-        self.backoff = exponential + tenacity.wait_random(0, policy.jitter)
+        self.backoff = backoff(policy.backoff_initial, policy.backoff_max, policy.jitter)
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         error = _error(retry_state)
@@ -169,14 +168,14 @@ class stop_after_budget(tenacity.stop.stop_base):
         return False
 
 
-class stop_at_deadline(tenacity.stop.stop_base):
-    """Stop when the next wait would end at or after the call's deadline (the
-    `deadline` keyword of the retried function)."""
+def _call_remaining(retry_state: tenacity.RetryCallState) -> float | None:
+    deadline: Deadline = retry_state.kwargs["deadline"]
+    return deadline.remaining()
 
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        deadline: Deadline = retry_state.kwargs["deadline"]
-        left = deadline.remaining()
-        return left is not None and retry_state.upcoming_sleep >= left
+
+def stop_at_deadline() -> stop_before_deadline:
+    """The shared deadline rule, reading each call's own `deadline` keyword."""
+    return stop_before_deadline.per_call(_call_remaining)
 
 
 def _log_retry(retry_state: tenacity.RetryCallState) -> None:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 import tenacity
 
 from ..errors import LockTimeoutError, StoreError
+from ..retrying import stop_before_deadline
 
 if TYPE_CHECKING:
     import redis
@@ -94,7 +95,7 @@ def poll(
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_result(lambda done: not done),
         wait=wait,
-        stop=tenacity.stop_after_delay(max(timeout, 0.0)),
+        stop=stop_before_deadline(time.monotonic() + max(timeout, 0.0)),
         sleep=sleep,
         retry_error_callback=lambda state: False,
         reraise=True,
