@@ -115,6 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(status)
     except BrokenPipeError:  # `chatgpt-browser session | head -c 10`
         return ExitStatus.OK
+    except Exception as exc:  # a bug: still one line (cron mails it), the traceback on --debug
+        if args.debug:
+            print(redact(traceback.format_exc(), secrets), end="", file=sys.stderr)
+        hint = "(unexpected: please report it; --debug shows where)"
+        print(f"{error_line(exc, secrets)} {hint}", file=sys.stderr)
+        return ExitStatus.ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
 
