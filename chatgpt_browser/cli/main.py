@@ -75,13 +75,6 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(ExitStatus.TERMINATED)
 
 
-def _invalid_request(exc: ChatGPTBrowserError, status: ExitStatus) -> ExitStatus:
-    """The site refused the request itself (400/413/422): bad input (2), never network (8)."""
-    if status == ExitStatus.NETWORK and getattr(exc, "status_code", None) in (400, 413, 422):
-        return ExitStatus.BAD_CONFIG
-    return status
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     secrets = known_secrets(args)
@@ -101,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChatGPTBrowserError as exc:
         if args.debug:
             print(redact(traceback.format_exc(), secrets), end="", file=sys.stderr)
-        status = _invalid_request(exc, exit_status_for(exc))
+        status = exit_status_for(exc)
         if args.json:  # a machine reading stdout as JSON reads the failure as JSON too
             line = error_line(exc, secrets).split(": ", 2)[-1]
             error = {"error": type(exc).__name__, "message": line, "exit_code": int(status)}
