@@ -277,11 +277,12 @@ class ChatGPTAPI:
         read-only: message, conversation_id, error), as the original's callback did.
         `timeout` bounds the whole answer; `abort` (a `threading.Event`) stops it."""
         stream = self.stream_message(message, **options)
+        if on_progress is None:
+            return stream.read()  # nobody watches the progress: only the last events are decoded
         updates = iter(stream)
         with contextlib.closing(updates):  # type: ignore[type-var]
             for update in updates:
-                if on_progress is not None:
-                    on_progress(update)
+                on_progress(update)
         assert stream.result is not None
         return stream.result
 

@@ -30,6 +30,7 @@ class _CurlSession(Protocol):
 
     def close(self) -> None: ...
 
+
 #: How often a curl_cffi stream read looks for an interrupt.
 _CURL_POLL = 0.05
 

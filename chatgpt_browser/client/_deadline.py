@@ -40,7 +40,6 @@ class Deadline:
         return min(seconds, left)
 
 
-
 @contextlib.contextmanager
 def locked(lock: threading.Lock | threading.RLock, deadline: Deadline) -> Iterator[None]:
     """Hold `lock`, waiting for another thread's fix no longer than the call's deadline."""

@@ -1,15 +1,19 @@
 """Decoding the site's conversation events into updates of the answer.
 
-Each `data:` event carries the *whole* answer so far (wire-protocol.md section 4);
-`ConversationDecoder` turns it into a `ConversationUpdate` with the full text and the
-newly added delta, recognises `[DONE]`, and skips (and logs) a stray non-JSON line
-instead of failing the whole answer.
+Each `data:` event carries the *whole* answer so far (wire-protocol.md section 4):
+text, ids, `end_turn` and model slug. `ConversationDecoder` turns it into a
+`ConversationUpdate` with the full text and the newly added delta, recognises `[DONE]`,
+and skips (and logs) a stray non-JSON line instead of failing the whole answer. As the
+latest event is the whole answer, `settle` reaches the same final state as decoding
+every event while decoding only the last ones: what `send_message` does when nobody
+watches the progress.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -60,46 +64,77 @@ class ConversationDecoder:
             self.done = True
             self.payload = None
             return None
+        self.payload = payload = self._json(data)
+        return None if payload is None else self._apply(payload)
+
+    def settle(self, events: Sequence[SSEEvent]) -> None:
+        """Bring the state to the end of `events`, decoding only what decides it.
+
+        The answer is the last event of the usual shape with text (each repeats the whole
+        answer so far, ids included), so decoding starts there; the events before it
+        cannot change the outcome.
+        When no event carries text, an error reported earlier matters, so then every
+        event is decoded. Same final state as `decode` on each event, except the
+        `skipped` and `rewrites` counts of the events passed over.
+        """
+        start, found = self._last_answer(events)
+        if found is not None:  # decode it once: it was just parsed
+            self.payload = found
+            self._apply(found)
+            start += 1
+        for event in events[start:]:
+            self.decode(event)
+        if found is not None and not self.text:  # a later event emptied it: earlier errors count
+            self.__init__()  # type: ignore[misc]
+            for event in events:
+                self.decode(event)
+
+    def _last_answer(self, events: Sequence[SSEEvent]) -> tuple[int, dict[str, object] | None]:
+        """Index and JSON object of the last event of the usual shape with text."""
+        for index in range(len(events) - 1, -1, -1):
+            data = events[index].data
+            payload = None if data == DONE else self._json(data, log_skip=False)
+            standard = None if payload is None else _standard(payload)
+            if standard is not None and standard[1]:
+                return index, payload
+        return 0, None
+
+    def _json(self, data: str, *, log_skip: bool = True) -> dict[str, object] | None:
         try:
-            self.payload = payload = _json_decode(data)
+            payload = _json_decode(data)
         except ValueError:
-            self.payload = None
-            self.skipped += 1
-            log.warning("skipped a non-JSON line in the conversation stream (%d bytes)", len(data))
+            if log_skip:
+                self.skipped += 1
+                log.warning("skipped a non-JSON line in the conversation stream (%d bytes)", len(data))
             return None
-        try:  # the shape every event of the site has (wire-protocol.md section 4)
-            message = payload["message"]
-            parts = message["content"]["parts"]
-            text = parts[0]
-            if len(parts) != 1 or type(text) is not str:
-                raise TypeError
-            message_id = message["id"]
-            conversation_id = payload["conversation_id"]
-            if type(message_id) is not str or type(conversation_id) is not str:
-                raise TypeError
-        except (KeyError, TypeError, IndexError):
+        if type(payload) is not dict:
+            if log_skip:
+                self.skipped += 1
+                log.warning("skipped a conversation event that is not an object")
+            return None
+        return payload
+
+    def _apply(self, payload: dict[str, object]) -> ConversationUpdate | None:
+        standard = _standard(payload)
+        if standard is None:
             return self._decode_other(payload)
-        self.message_id, self.conversation_id = message_id, conversation_id
+        message, text, self.message_id, self.conversation_id = standard
         if payload.get("error"):
             self.server_error = payload["error"]
-        if message.get("end_turn") is not None or message.get("metadata"):
-            self._details(message)
+        self._details(message)
         return self._update(text)
 
     def _details(self, message: dict[str, object]) -> None:
+        """`end_turn` and the model slug, as the latest event says (not sticky: each
+        event is the whole answer so far)."""
         metadata = message.get("metadata")
-        if isinstance(metadata, dict) and isinstance(metadata.get("model_slug"), str):
-            self.model_slug = metadata["model_slug"]
-        if message.get("end_turn") is not None:
-            self.end_turn = bool(message.get("end_turn"))
+        slug = metadata.get("model_slug") if type(metadata) is dict else None
+        self.model_slug = slug if type(slug) is str else None
+        end_turn = message.get("end_turn")
+        self.end_turn = None if end_turn is None else bool(end_turn)
 
-    def _decode_other(self, payload: object) -> ConversationUpdate | None:
+    def _decode_other(self, payload: dict[str, object]) -> ConversationUpdate | None:
         """Every other shape, checked field by field (nothing is assumed)."""
-        if not isinstance(payload, dict):
-            self.payload = None
-            self.skipped += 1
-            log.warning("skipped a conversation event that is not an object")
-            return None
         if payload.get("error"):
             self.server_error = payload["error"]
         message = payload.get("message")
@@ -134,6 +169,24 @@ class ConversationDecoder:
             end_turn=self.end_turn,
             model_slug=self.model_slug,
         )
+
+
+def _standard(payload: dict[str, object]) -> tuple[dict[str, object], str, str, str] | None:
+    """(message, text, message id, conversation id) of an event of the site's usual shape
+    (wire-protocol.md section 4), else None."""
+    try:
+        message = payload["message"]
+        parts = message["content"]["parts"]  # type: ignore[index]
+        text = parts[0]
+        message_id = message["id"]  # type: ignore[index]
+        conversation_id = payload["conversation_id"]
+    except (KeyError, TypeError, IndexError):
+        return None
+    if type(parts) is not list or len(parts) != 1 or type(text) is not str or type(message_id) is not str:
+        return None
+    if type(conversation_id) is not str:
+        return None
+    return message, text, message_id, conversation_id  # type: ignore[return-value]
 
 
 __all__ = ["DONE", "ConversationDecoder", "ConversationUpdate"]

@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_EVENT_BYTES = 4 * 1024 * 1024
 
 
-
 class SSEEvent(NamedTuple):
     """One dispatched server-sent event (field names as in the HTML standard).
 

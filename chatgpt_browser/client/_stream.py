@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from ..errors import AbortedError, ChatGPTTimeoutError, NetworkError, StreamError
 from ._models import ChatResponse
-from ._sse import ConversationDecoder, ConversationUpdate, SSEParser
+from ._sse import DONE, ConversationDecoder, ConversationUpdate, SSEEvent, SSEParser
 from ._text import markdown_to_text
 from ._transport import TransportResponse
 
@@ -75,9 +75,12 @@ class ConversationReader:
         self._decoder = ConversationDecoder()
         self._parser = SSEParser()
         self._shown = ""
+        self._done = False  # `[DONE]` was read
+        self._pending: list[SSEEvent] = []  # events `read` keeps for one `settle`
         self.final: ChatResponse | None = None
 
     def _partial(self, incomplete: bool = True) -> ChatResponse:
+        self._settle()
         return ChatResponse(
             response=self._shown,
             conversation_id=self._decoder.conversation_id,
@@ -95,7 +98,35 @@ class ConversationReader:
             )
 
     def __iter__(self) -> Iterator[ChatResponse]:
-        decoder, feed = self._decoder, self._parser.feed
+        decoder = self._decoder
+        for events in self._batches():
+            for event in events:
+                update = decoder.decode(event)
+                if self._on_event is not None and decoder.payload is not None:
+                    self._on_event(types.MappingProxyType(decoder.payload))
+                if update is not None:
+                    yield self._progress(update)
+        self._finish()
+
+    def read(self) -> ChatResponse:
+        """The whole answer, with no updates on the way: as each event repeats the whole
+        answer so far, only the last ones are decoded (`ConversationDecoder.settle`).
+        `on_event` still sees every event."""
+        if self._on_event is not None:
+            for _update in self:
+                pass
+        else:
+            for events in self._batches():
+                self._pending += events
+            self._finish()
+        assert self.final is not None
+        return self.final
+
+    def _batches(self) -> Iterator[list[SSEEvent]]:
+        """The events of each read, up to `[DONE]`; the rest is drained unread so the
+        connection goes back to the pool. Deadline and abort are checked between reads;
+        a stall or a cut becomes a typed error carrying the partial answer."""
+        feed = self._parser.feed
         checking = self._abort is not None or self._deadline is not None
         try:
             watcher = _abort_watcher(self._abort, self._response) if self._abort else contextlib.nullcontext()
@@ -103,15 +134,12 @@ class ConversationReader:
                 self._check()
                 try:
                     for chunk in self._response.iter_bytes():
-                        if decoder.done:
-                            continue  # drain to the end so the connection goes back to the pool
-                        for event in feed(chunk):
-                            update = decoder.decode(event)
-                            if self._on_event is not None and decoder.payload is not None:
-                                self._on_event(types.MappingProxyType(decoder.payload))
-                            if update is not None:
-                                yield self._progress(update)
-                        if checking and not decoder.done:
+                        if self._done:
+                            continue
+                        events = feed(chunk)
+                        if events:
+                            yield self._upto_done(events)
+                        if checking and not self._done:
                             self._check()
                 except ChatGPTTimeoutError as exc:
                     self._check()  # an abort that interrupted the read wins
@@ -122,13 +150,34 @@ class ConversationReader:
                     ) from exc
                 except NetworkError as exc:
                     self._check()
+                    partial = self._partial()
                     raise StreamError(
-                        f"{self._what}: the connection broke after {len(self._shown)} characters",
-                        partial_response=self._partial(),
+                        f"{self._what}: the connection broke after {len(partial.response)} characters",
+                        partial_response=partial,
                         original_error=exc,
                     ) from exc
         finally:
             self._response.close()
+
+    def _upto_done(self, events: list[SSEEvent]) -> list[SSEEvent]:
+        for index, event in enumerate(events):
+            if event.data == DONE:
+                self._done = True
+                return events[: index + 1]
+        return events
+
+    def _settle(self) -> None:
+        """Decode the events `read` kept, if any (at the end, or for a partial answer)."""
+        if self._pending:
+            self._decoder.settle(self._pending)
+            self._pending = []
+            text = self._decoder.text
+            self._shown = text if self._markdown else markdown_to_text(text)
+
+    def _finish(self) -> None:
+        """The end-of-stream rules (module docstring); sets `final`."""
+        self._settle()
+        decoder = self._decoder
         if self._abort is not None and self._abort.is_set() and not decoder.done:
             raise AbortedError(f"{self._what}: aborted by the caller", partial_response=self._partial())
         if decoder.server_error and not decoder.text:
@@ -164,6 +213,11 @@ class MessageStream:
         reader = self._opener()
         yield from reader
         self.result = reader.final
+
+    def read(self) -> ChatResponse:
+        """The whole answer without the updates (cheaper: see `ConversationReader.read`)."""
+        self.result = self._opener().read()
+        return self.result
 
 
 __all__ = ["ConversationReader", "MessageStream", "OnEvent"]

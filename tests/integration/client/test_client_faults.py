@@ -11,7 +11,7 @@ import pytest
 from client_helpers import FAST_RETRY, UA, MintingProvider, mint, requests_count
 from support.servers import serving
 
-from chatgpt_browser.client import ChatGPTAPI, RetryPolicy, refresh_credentials
+from chatgpt_browser.client import ChatGPTAPI, ChatResponse, RetryPolicy, refresh_credentials
 from chatgpt_browser.client._transport import make_transport
 from chatgpt_browser.config import SiteProfile, Timeouts
 from chatgpt_browser.emulator.process import Emulator
@@ -236,10 +236,16 @@ def test_malformed_line_is_skipped(
     emulator: Emulator, make_client: Make, caplog: pytest.LogCaptureFixture
 ) -> None:
     api = make_client(mint(emulator))
-    emulator.admin.fault(CONVERSATION, "malformed", after_events=1)
     clean = api.send_message("malformed").response
-    assert "non-JSON" in caplog.text
-    assert clean == api.send_message("malformed").response
+    emulator.admin.fault(CONVERSATION, "malformed", after_events=1)
+    updates: list[ChatResponse] = []
+    assert api.send_message("malformed", on_progress=updates.append).response == clean
+    assert "non-JSON" in caplog.text  # streamed: every event is decoded, the stray one logged
+    assert updates and all(clean.startswith(u.response) for u in updates)
+    applied = emulator.admin.stats()["faults_applied"]
+    emulator.admin.fault(CONVERSATION, "malformed", after_events=1)
+    assert api.send_message("malformed").response == clean  # only the last events decoded
+    assert emulator.admin.stats()["faults_applied"] == applied + 1
 
 
 def test_clean_end_without_done_is_flagged_incomplete(emulator: Emulator, make_client: Make) -> None:
