@@ -77,8 +77,6 @@ def scrub_zip(path: Path, secrets: Collection[str]) -> None:
     os.replace(scrubbed, path)
 
 
-
-
 def new_folder(root: Path, error: BaseException) -> Path:
     base = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{type(error).__name__}"
     target, suffix = base, 1

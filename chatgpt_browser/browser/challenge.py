@@ -24,7 +24,7 @@ from ..pages import PageKind, classify_page
 from ..redact import safe_url
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Response
+    from playwright.sync_api import Locator, Page, Response
 
 log = logging.getLogger(__name__)
 
@@ -87,17 +87,39 @@ def wait_until_cleared(page: Page, *, deadline: float, click: bool = True) -> bo
     Raises `BlockedError` for a hard block and `ChallengeNotClearedError` when `deadline`
     (a `time.monotonic()` value) passes first.
     """
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    return _until_cleared(page, deadline, click, wait_first=False)[0]
 
+
+def past_challenge(page: Page, *, deadline: float, ready: Locator | None = None) -> tuple[PageKind, bool]:
+    """Like `wait_until_cleared` for a page just opened: what it shows then, and whether
+    `ready` was seen visible.
+
+    Waits first and classifies after: a challenge page keeps the renderer busy (its
+    proof of work), so reading it right away would only be slow and say "challenge".
+    With `ready` (what the page past the challenge shows), each wait is for it to be
+    visible: the page is then read once, settled, as a person would see it.
+    """
+    _, kind, shown = _until_cleared(page, deadline, True, wait_first=True, ready=ready)
+    return kind, shown
+
+
+def _until_cleared(
+    page: Page, deadline: float, click: bool, *, wait_first: bool, ready: Locator | None = None
+) -> tuple[bool, PageKind, bool]:
+    """(a challenge was seen, what the page shows, `ready` showed in the last wait)."""
     seen = False
     clicked = False
+    shown = False
+    wait = wait_first
     while True:
+        if wait:
+            shown = _wait_slice(page, deadline, ready)
+        wait = True
         kind, html = current_kind(page)
         if kind is PageKind.BLOCKED:
             raise BlockedError(f"the site blocked this client (Access denied, error 1020) at {where(page)}")
         if not kind.is_challenge:
-            return seen
+            return seen, kind, shown
         seen = True
         if _FAILED_MARKER in html.lower():
             # A failed challenge never clears by waiting; the caller may retry headed.
@@ -106,17 +128,30 @@ def wait_until_cleared(page: Page, *, deadline: float, click: bool = True) -> bo
             )
         if kind is PageKind.INTERACTIVE_CHALLENGE and click and not clicked:
             clicked = _click_checkbox(page)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if deadline - time.monotonic() <= 0:
             raise ChallengeNotClearedError(f"the challenge at {where(page)} did not clear in time")
-        try:
-            page.wait_for_function(_NOT_CHALLENGE_JS, timeout=min(remaining, _SLICE_MS / 1000) * 1000)
-        except PlaywrightTimeoutError:
-            pass  # still a challenge: classify again
-        except PlaywrightError as exc:
-            # The challenge's own redirect replaced the document under the predicate.
-            if "navigat" not in str(exc) and "destroyed" not in str(exc):
-                raise
+
+
+def _wait_slice(page: Page, deadline: float, ready: Locator | None) -> bool:
+    """Wait (at most a slice, never past `deadline`) for `ready` to show, or else for the
+    document to stop looking like a challenge; the caller classifies it either way.
+    True when `ready` showed."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    timeout = min(max(deadline - time.monotonic(), 0.001), _SLICE_MS / 1000) * 1000
+    try:
+        if ready is not None:
+            ready.wait_for(state="visible", timeout=timeout)
+            return True
+        page.wait_for_function(_NOT_CHALLENGE_JS, timeout=timeout)
+    except PlaywrightTimeoutError:
+        pass  # still a challenge: classify again
+    except PlaywrightError as exc:
+        # The challenge's own redirect replaced the document under the predicate.
+        if "navigat" not in str(exc) and "destroyed" not in str(exc):
+            raise
+    return False
 
 
 def _is_main_document(page: Page, response: Response) -> bool:
@@ -204,4 +239,11 @@ def navigate_past_challenge(page: Page, url: str, *, deadline: float) -> Respons
         page.remove_listener("response", on_response)
 
 
-__all__ = ["CHECKBOX_SELECTORS", "current_kind", "navigate_past_challenge", "wait_until_cleared", "where"]
+__all__ = [
+    "CHECKBOX_SELECTORS",
+    "current_kind",
+    "navigate_past_challenge",
+    "past_challenge",
+    "wait_until_cleared",
+    "where",
+]

@@ -1,12 +1,16 @@
 """Credentials go only to the site: an origin guard for the login.
 
-While the login runs, every request of the browser context passes `_on_route`: a
-top-level navigation, or a request that carries data (any method but GET/HEAD) from a
-top-level document, to a host outside the allowed set is aborted before it leaves the
-browser, and the guard remembers it; the login then stops with `SecurityError`.
-Before typing anything (e-mail, password, one-time code, captcha answer) the login asks
-`check_page()`, which refuses a page whose own origin is not allowed. Subresource GETs
-(images, scripts, a captcha's iframe) stay allowed: real login pages load them from CDNs.
+The landing page must be on an allowed origin (`check_page()` right after it opens, so a
+redirect elsewhere stops there). From the login button on, every request of the browser
+context that may leave the allowed hosts passes `_on_route` (a regular expression,
+matched inside Playwright's driver, lets the site's own requests through without a round
+trip to Python): a top-level navigation, or a request that carries data (any method but
+GET/HEAD) from a top-level document, to a host outside the allowed set is aborted before
+it leaves the browser, and the guard remembers it; the login then stops with
+`SecurityError`. Before typing anything (e-mail, password, one-time code, captcha
+answer) the login asks `check_page()`, which refuses a page whose own origin is not
+allowed. Subresource GETs (images, scripts, a captcha's iframe) stay allowed: real login
+pages load them from CDNs.
 
 Allowed hosts: the site's host, the profile's auth hosts (`SiteProfile.auth_hosts`, the
 auth0 tenant of the real site) and any given to `harvest(login_hosts=...)`. An https
@@ -16,6 +20,7 @@ site never lets its login fall back to plain http.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -66,10 +71,18 @@ class OriginGuard:
             return
         route.fallback()
 
+    def maybe_foreign(self) -> re.Pattern[str]:
+        """Matches every http(s) URL that is not plainly on an allowed host (scheme, host,
+        optional port, then the path): only those need `_on_route`, which decides with
+        `allows`. Anything unusual (user info, another scheme for an https site) matches."""
+        hosts = "|".join(re.escape(f"[{host}]" if ":" in host else host) for host in sorted(self.hosts))
+        schemes = "https" if self.https_only else "https?"
+        return re.compile(rf"^(?!{schemes}://(?:{hosts})(?::\d+)?(?:[/?#]|$))https?:", re.IGNORECASE)
+
     def arm(self, context: BrowserContext) -> None:
         """Start watching the context's requests (call `disarm` when the login is over)."""
         self._armed = True
-        context.route("**/*", self._on_route)
+        context.route(self.maybe_foreign(), self._on_route)
 
     def disarm(self) -> None:
         """Let every request through from now on. The route stays installed: removing it

@@ -133,7 +133,10 @@ def _harvest_within(
     started = time.monotonic()
     log.info(
         "harvest %s account=%s profile=%s proxy=%s",
-        request.site.base_url, request.email, request.profile_dir, redact_proxy(request.proxy),
+        request.site.base_url,
+        request.email,
+        request.profile_dir,
+        redact_proxy(request.proxy),
     )
     with handling_signals() as interrupts:
         credentials = _attempts(request, headless, fallback, started, started + timeout, stages, interrupts)

@@ -20,11 +20,11 @@ from ..config import SiteProfile
 from ..errors import NotTheSiteError, SiteAtCapacityError
 from ..pages import PageKind
 from ..retrying import backoff, stop_before_deadline
-from .challenge import current_kind, wait_until_cleared
+from .challenge import past_challenge
 from .inputs import redact_urls
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,13 @@ def open_login_page(
             page.goto(
                 site.url(site.login_path), wait_until="domcontentloaded", timeout=_remaining_ms(deadline)
             )
-            wait_until_cleared(page, deadline=deadline)
-            kind, _ = current_kind(page)
+            kind, shows_markers = past_challenge(page, deadline=deadline, ready=_markers(page, site))
             if kind is PageKind.AT_CAPACITY:
                 raise SiteAtCapacityError(
                     f"the site is at capacity (gave up after {capacity_retries} retries)", status_code=503
                 )
-    _require_the_site(page, site, min(deadline, time.monotonic() + not_the_site_after))
+    if not shows_markers:
+        _require_the_site(page, site, min(deadline, time.monotonic() + not_the_site_after))
 
 
 _SESSION_PROBE_JS = """async ([path, ms]) => {
@@ -96,13 +96,18 @@ _SESSION_PROBE_JS = """async ([path, ms]) => {
 }"""
 
 
+def _markers(page: Page, site: SiteProfile) -> Locator:
+    """What the site's landing page shows past the challenge: its login button, or the
+    chat for a profile still logged in."""
+    return page.locator(site.login_button).first.or_(page.locator(site.chat_ready).first).first
+
+
 def _require_the_site(page: Page, site: SiteProfile, deadline: float) -> None:
     """NotTheSiteError when the landing page has no login button or chat and no session JSON."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-    markers = page.locator(site.login_button).first.or_(page.locator(site.chat_ready).first)
     try:
-        markers.first.wait_for(state="visible", timeout=_remaining_ms(deadline))
+        _markers(page, site).wait_for(state="visible", timeout=_remaining_ms(deadline))
         return
     except PlaywrightTimeoutError:
         pass

@@ -37,6 +37,8 @@ BASE_ARGS = (
     "--metrics-recording-only",
     "--password-store=basic",
 )
+
+
 def launch_args(*, as_root: bool | None = None) -> list[str]:
     """Command-line switches for a local launch (Playwright adds its own on top)."""
     args = [*BASE_ARGS, *stealth.STEALTH_ARGS]

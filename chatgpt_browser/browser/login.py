@@ -105,6 +105,8 @@ def _wait_for_one(
         except PlaywrightTimeoutError:
             if remaining <= _SLICE_MS:
                 raise
+    if len(locators) == 1:
+        return next(iter(locators))
     for name, locator in locators.items():
         if locator.is_visible():
             return name

@@ -39,6 +39,30 @@ def test_guard_ignores_ports_of_an_allowed_host() -> None:
     assert not guard.allows("http://127.0.0.2:8000/u/login")
 
 
+@pytest.mark.parametrize(
+    ("site", "extra"),
+    [("https://chat.openai.com", ["login.example"]), ("http://127.0.0.1:8000", []), ("http://[::1]:8000", [])],
+)
+def test_guard_routes_every_url_it_does_not_plainly_allow(site: str, extra: list[str]) -> None:
+    """The pattern handed to Playwright is only a pre-filter: each URL the guard would
+    refuse must match it (else the browser would not even ask), and the site's own plain
+    URLs must not (else every request pays a round trip to Python)."""
+    guard = OriginGuard(SiteProfile(site), extra)
+    pattern = guard.maybe_foreign()
+    hosts = ["chat.openai.com", "auth0.openai.com", "login.example", "127.0.0.1", "[::1]", "evil.example"]
+    tails = ["", "/", ":9000/u/login", "/a?b=c", "?x", "#f", ".evil.example/", "@evil.example/", "%2e/", "evil/"]
+    for scheme in ("http", "https", "HTTPS", "ws", "data"):
+        for host in hosts:
+            for tail in tails:
+                url = f"{scheme}://{host}{tail}"
+                if url.lower().startswith(("http:", "https:")) and not guard.allows(url):
+                    assert pattern.search(url), url
+                elif not url.lower().startswith(("http:", "https:")):
+                    assert not pattern.search(url), url
+    plain = site + "/auth/login?next=%2Fchat"
+    assert guard.allows(plain) and not pattern.search(plain)
+
+
 def test_guard_reports_a_violation_without_the_query() -> None:
     guard = OriginGuard(SiteProfile("http://127.0.0.1:8000"))
     guard.violation = "http://127.0.0.2:9/collect"
