@@ -29,6 +29,7 @@ from .config import Settings, environment_network
 from .credentials import Credentials
 from .errors import ChatGPTBrowserError, ConfigError
 from .harvester import KEEP_ARTIFACTS, PasswordProvider, build_harvester, prepare_artifacts_dir
+from .session.flight import LocalFlight
 from .session.manager import HttpRefresher, Progress, SessionManager
 from .session.store import CredentialStore, FileStore, account_key
 
@@ -151,8 +152,9 @@ def build_manager(
         force_login=force_login,
         login_if_password=login_if_password,
     )
+    store = store if store is not None else open_store(settings)
     return SessionManager(
-        store if store is not None else open_store(settings),
+        store,
         harvester,
         key=key,
         account=settings.email,
@@ -163,7 +165,15 @@ def build_manager(
         progress=progress,
         proxy=settings.proxy,
         on_stage=on_stage,
+        flight=local_flight(settings, store),
     )
+
+
+def local_flight(settings: Settings, store: CredentialStore) -> LocalFlight | None:
+    """The machine-local single flight in front of a shared store (none for the file store)."""
+    if isinstance(store, FileStore):
+        return None
+    return LocalFlight(settings.resolved_state_dir() / "flight", key=settings.store_key)
 
 
 def build_pool(
@@ -211,6 +221,8 @@ def logout(settings: Settings, *, store: CredentialStore | None = None) -> list[
     with store.lock(key, settings.timeouts.lock):
         if store.delete(key):
             removed.append("stored credentials")
+        if (flight := local_flight(settings, store)) is not None:
+            flight.forget(key)  # this machine's copy of the shared store's answer
         profile = profile_dir_for(settings, key)
         if profile.exists():
             try:

@@ -10,7 +10,6 @@ emulator mirrors these on purpose and imports none of them (docs/architecture.md
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import enum
 import json
 import time
@@ -170,6 +169,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # rare (most sites send seconds), and a few ms of every start-up
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -235,6 +236,7 @@ def error_for_response(
         status_text = HTTPStatus(status).phrase
     except ValueError:
         status_text = "Origin Timeout" if status == 524 else ""
+
     def typed(
         cls: type[ChatGPTError],
         message: str,

@@ -7,7 +7,6 @@ settings (flags > env > TOML), the `[serve]` table and the `[[accounts]]` entrie
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -23,9 +22,7 @@ P = TypeVar("P", bound=argparse.ArgumentParser)
 
 def add_parser(commands: argparse._SubParsersAction[P], common: P) -> P:
     text = "run the credential service (native API and FlareSolverr's /v1) for a fleet"
-    sub = commands.add_parser(
-        "serve", parents=[common], help=text, description=text, allow_abbrev=False
-    )
+    sub = commands.add_parser("serve", parents=[common], help=text, description=text, allow_abbrev=False)
     S = argparse.SUPPRESS
     sub.add_argument("--host", default=S, help="listen address (default 127.0.0.1)")
     sub.add_argument("--port", type=int, default=S, help="listen port (default 8191; 0: any free port)")
@@ -92,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("chatgpt_browser.serve").setLevel(logging.INFO)  # one line per request
+    import asyncio  # here: every other command parses serve's flags and must start fast
+
     code = asyncio.run(serve(settings, options, specs))
     if any(t.name.startswith("serve-work") and t.is_alive() for t in threading.enumerate()):
         # A renewal thread still blocked (e.g. on another replica's lock): do not hang the exit.

@@ -13,7 +13,8 @@ we waited - and only then renews, choosing the cheapest path that can fix the pr
    is gone (a full login).
 
 When HTTP fails because the session is dead or a challenge came back, the browser path
-follows. The session package knows nothing of Playwright or requests: both are
+follows. In front of a shared store (Redis), an optional `LocalFlight` lets the jobs of
+one machine ask it one at a time and share the answer (`flight.py`). The session package knows nothing of Playwright or requests: both are
 callables handed in by `chatgpt_browser.app`.
 """
 
@@ -30,6 +31,7 @@ from typing import Protocol
 from ..credentials import Credentials, fingerprint
 from ..errors import ClearanceRejectedError, UnauthorizedError
 from ..site import RenewReason
+from .flight import LocalFlight
 from .locks import Lock
 from .store import CredentialStore
 
@@ -81,7 +83,11 @@ class SessionManager:
         clock: Callable[[], float] = time.time,
         proxy: str | None = ANY_PROXY,
         on_stage: Callable[[str], None] | None = None,
+        flight: LocalFlight | None = None,
     ) -> None:
+        # `flight`: for a shared store (Redis), the jobs of this machine ask it one at a
+        # time and share the answer (flight.py); a local store needs none.
+        self.flight = flight
         # `proxy`: the egress this process uses (None: direct). A stored bundle earned
         # through another one is renewed in the browser: its clearance is bound to that IP.
         self.proxy = proxy
@@ -103,6 +109,17 @@ class SessionManager:
 
     def get(self, min_ttl: float = 0.0) -> Credentials:
         """Credentials valid for at least `min_ttl` seconds (renewing `renew_margin` early)."""
+        if self.flight is None:
+            return self._get(min_ttl)
+        need = max(min_ttl, self.renew_margin)
+        return self.flight.run(
+            self.key,
+            self.lock_timeout,
+            fresh=lambda credentials: self.why_renew(credentials, need) is None,
+            fetch=lambda: self._get(min_ttl),
+        )
+
+    def _get(self, min_ttl: float) -> Credentials:
         need = max(min_ttl, self.renew_margin)
         current = self.store.load(self.key)
         if self.why_renew(current, need) is None:
@@ -177,6 +194,8 @@ class SessionManager:
     def invalidate(self) -> bool:
         """Forget the stored bundle (the browser profile is kept); True when there was one."""
         with self.store.lock(self.key, self.lock_timeout):
+            if self.flight is not None:
+                self.flight.forget(self.key)
             return self.store.delete(self.key)
 
     def why_renew(self, credentials: Credentials | None, need: float) -> str | None:

@@ -6,16 +6,18 @@ the bundle: it lives until the later of the clearance and session expiries (afte
 nothing in it is usable), so Redis drops dead bundles by itself. Records are the same
 versioned JSON as the file store's, Fernet-encrypted when a key is set.
 
-redis-py is imported lazily (it is the `redis` extra).
+redis-py is imported lazily (it is the `redis` extra), on the store's first use.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from ..credentials import Credentials
 from ..errors import ConfigError, StoreError
@@ -32,6 +34,8 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACE = "chatgpt-browser"
+#: URL schemes redis-py accepts (checked up front; the client itself is made on first use).
+_SCHEMES = ("redis", "rediss", "unix")
 
 # Move a bad record aside (kept a day for a post-mortem) only if it is still there.
 _MOVE_ASIDE = """
@@ -58,23 +62,24 @@ class RedisStore:
         if client is None:
             if not url:
                 raise ConfigError("the Redis store needs a URL (--redis-url or CHATGPT_BROWSER_REDIS_URL)")
-            try:
-                import redis
-            except ImportError as exc:  # pragma: no cover - depends on the install
-                raise ConfigError(
-                    "the Redis store needs redis-py: pip install 'chatgpt-browser[redis]'"
-                ) from exc
-            try:
-                client = redis.Redis.from_url(
-                    url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
-                )
-            except ValueError as exc:
-                raise ConfigError(f"bad Redis URL: {exc}") from exc
-        self.client = client
+            if urlsplit(url).scheme not in _SCHEMES:
+                raise ConfigError(f"bad Redis URL: the scheme must be one of {', '.join(_SCHEMES)}")
+        self._client = client
+        self._client_lock = threading.Lock()
+        self._socket_timeout = socket_timeout
         self.namespace = namespace
         self.cipher = RecordCipher(key) if key else None
         self.lock_ttl = lock_ttl
         self._url = url
+
+    @property
+    def client(self) -> redis.Redis:
+        """The redis-py client, made on first use: importing redis-py costs ~60 ms of CPU,
+        which a job served by the machine-local single flight (`flight.py`) never pays."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = _connect(self._url or "", self._socket_timeout)
+            return self._client
 
     def _record_key(self, key: str) -> str:
         return f"{self.namespace}:cred:{key}"
@@ -138,10 +143,22 @@ class RedisStore:
         return RedisLock(self.client, f"{self.namespace}:lock:{key}", timeout=timeout, ttl=self.lock_ttl)
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
 
     def __repr__(self) -> str:
         return f"RedisStore(namespace={self.namespace!r}, encrypted={self.cipher is not None})"
+
+
+def _connect(url: str, socket_timeout: float) -> redis.Redis:
+    try:
+        import redis
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ConfigError("the Redis store needs redis-py: pip install 'chatgpt-browser[redis]'") from exc
+    try:
+        return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
+    except ValueError as exc:
+        raise ConfigError(f"bad Redis URL: {exc}") from exc
 
 
 def _record_ttl(credentials: Credentials, now: float | None = None) -> int | None:

@@ -41,7 +41,11 @@ def test_guard_ignores_ports_of_an_allowed_host() -> None:
 
 @pytest.mark.parametrize(
     ("site", "extra"),
-    [("https://chat.openai.com", ["login.example"]), ("http://127.0.0.1:8000", []), ("http://[::1]:8000", [])],
+    [
+        ("https://chat.openai.com", ["login.example"]),
+        ("http://127.0.0.1:8000", []),
+        ("http://[::1]:8000", []),
+    ],
 )
 def test_guard_routes_every_url_it_does_not_plainly_allow(site: str, extra: list[str]) -> None:
     """The pattern handed to Playwright is only a pre-filter: each URL the guard would
@@ -50,7 +54,18 @@ def test_guard_routes_every_url_it_does_not_plainly_allow(site: str, extra: list
     guard = OriginGuard(SiteProfile(site), extra)
     pattern = guard.maybe_foreign()
     hosts = ["chat.openai.com", "auth0.openai.com", "login.example", "127.0.0.1", "[::1]", "evil.example"]
-    tails = ["", "/", ":9000/u/login", "/a?b=c", "?x", "#f", ".evil.example/", "@evil.example/", "%2e/", "evil/"]
+    tails = [
+        "",
+        "/",
+        ":9000/u/login",
+        "/a?b=c",
+        "?x",
+        "#f",
+        ".evil.example/",
+        "@evil.example/",
+        "%2e/",
+        "evil/",
+    ]
     for scheme in ("http", "https", "HTTPS", "ws", "data"):
         for host in hosts:
             for tail in tails:
