@@ -35,6 +35,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 APP_NAME = "chatgpt-browser"
 
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Resolved configuration of one CLI run or library user."""
@@ -166,7 +167,11 @@ def _coerce(name: str, value: object) -> object:
             return float(value)  # type: ignore[arg-type]  # a bad type is a ConfigError too
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from exc
-    if name == "store" and value not in ("file", "redis") and not str(value).startswith(("http://", "https://")):
+    if (
+        name == "store"
+        and value not in ("file", "redis")
+        and not str(value).startswith(("http://", "https://"))
+    ):
         raise ConfigError(f"store must be 'file', 'redis' or a serve URL http(s)://host:port, got {value!r}")
     return str(value)
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from ..errors import BlockedError, ChallengeNotClearedError
 from ..pages import PageKind, classify_page
 from ..redact import safe_url
+from .pw_errors import replaced_by_navigation
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page, Response
@@ -58,7 +59,7 @@ def current_kind(page: Page) -> tuple[PageKind, str]:
     try:
         html = page.content()
     except PlaywrightError as exc:
-        if "navigating" in str(exc) or "context was destroyed" in str(exc):
+        if replaced_by_navigation(exc):
             return PageKind.CHALLENGE, ""
         raise
     return classify_page(None, {"content-type": "text/html"}, html), html
@@ -149,7 +150,7 @@ def _wait_slice(page: Page, deadline: float, ready: Locator | None) -> bool:
         pass  # still a challenge: classify again
     except PlaywrightError as exc:
         # The challenge's own redirect replaced the document under the predicate.
-        if "navigat" not in str(exc) and "destroyed" not in str(exc):
+        if not replaced_by_navigation(exc):
             raise
     return False
 

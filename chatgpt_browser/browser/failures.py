@@ -17,6 +17,7 @@ from ..errors import ChallengeNotClearedError, ChatGPTBrowserError, LoginFailedE
 from . import artifacts
 from .inputs import redact_urls
 from .launch import BrowserSession, translate_error
+from .pw_errors import net_error
 from .steps import HarvestRequest
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def translate(exc: PlaywrightError, stage: str, page: Page) -> ChatGPTBrowserErr
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     text = redact_urls(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
-    if "net::ERR_" in text:
+    if net_error(exc) is not None:
         return NetworkError(f"the browser could not reach the site ({text})", original_error=exc)
     if isinstance(exc, PlaywrightTimeoutError):
         if page.url in ("about:blank", ""):

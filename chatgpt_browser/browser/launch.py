@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Collection, Iterator
@@ -44,6 +43,7 @@ from .processes import (
     sweep_stale_temp_profiles,
     wait_for_profile_release,
 )
+from .pw_errors import browser_gone
 from .xvfb import has_xvfb, needs_virtual_display, virtual_display
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def translate_error(exc: BaseException, what: str) -> BrowserError:
     """Map a Playwright failure to our tree: a closed target means the browser died."""
     # Redacted: a CDP or proxy URL in the message may carry `user:pass@` or `?token=`.
     text = redact_urls(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
-    if re.search(r"closed|crash|disconnected|Target page, context or browser", text, re.I):
+    if browser_gone(exc):
         return BrowserCrashedError(f"{what}: the browser died ({text})")
     return BrowserError(f"{what}: {text}")
 

@@ -18,6 +18,7 @@ from .challenge import navigate_past_challenge, wait_until_cleared
 from .contexts import Context, WarmBrowser
 from .inputs import redact_urls
 from .launch import translate_error
+from .pw_errors import BLOCKED_BY_CLIENT, net_error
 
 if TYPE_CHECKING:
     from playwright.sync_api import Cookie, Page, Response
@@ -64,6 +65,7 @@ class Solution:
 def solve(browser: WarmBrowser, request: SolveRequest) -> Solution:
     """Fetch `request.url` in the session's context (or a throwaway one)."""
     from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     name = request.session or f"request-{id(request)}"
     entry = browser.contexts.get(name)
@@ -78,11 +80,12 @@ def solve(browser: WarmBrowser, request: SolveRequest) -> Solution:
         raise
     except PlaywrightError as exc:
         text = redact_urls(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
-        if "net::ERR_BLOCKED_BY_CLIENT" in text:
+        code = net_error(exc)
+        if code == BLOCKED_BY_CLIENT:
             raise NetworkError("the page went to a host outside the allow-list; not followed") from None
-        if "net::ERR_" in text:
+        if code is not None:
             raise NetworkError(f"the browser could not reach the site ({text})") from None
-        if "Timeout" in text:
+        if isinstance(exc, PlaywrightTimeoutError):
             raise ChallengeNotClearedError(f"the page did not load in time ({text})") from None
         raise translate_error(exc, "fetching the page") from None
     finally:

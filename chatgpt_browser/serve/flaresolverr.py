@@ -19,7 +19,7 @@ from aiohttp import web
 from ..browser.solve import Solution, SolveRequest, solve
 from ..errors import BrowserCrashedError, ChatGPTBrowserError
 from .security import RefusedTargetError, check_target
-from .state import BadRequestError, JsonObject, Service, read_json, service
+from .state import BadRequestError, BodyTooLargeError, JsonObject, Service, read_json, service
 
 VERSION = "3.3.0 (chatgpt-browser serve)"
 DEFAULT_MAX_TIMEOUT_MS = 60_000
@@ -72,8 +72,10 @@ async def v1(request: web.Request) -> web.Response:
         return await _request(svc, body, started, post=cmd == "request.post")
     except RefusedTargetError as exc:
         return error_answer(started, str(exc), 403)
+    except BodyTooLargeError as exc:
+        return error_answer(started, str(exc), 413)
     except BadRequestError as exc:
-        return error_answer(started, str(exc), 413 if "over" in str(exc) and "bytes" in str(exc) else 400)
+        return error_answer(started, str(exc), 400)
     except ChatGPTBrowserError as exc:
         request["error_type"] = type(exc).__name__
         return error_answer(started, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

@@ -14,8 +14,9 @@ we waited - and only then renews, choosing the cheapest path that can fix the pr
 
 When HTTP fails because the session is dead or a challenge came back, the browser path
 follows. In front of a shared store (Redis), an optional `LocalFlight` lets the jobs of
-one machine ask it one at a time and share the answer (`flight.py`). The session package knows nothing of Playwright or requests: both are
-callables handed in by `chatgpt_browser.app`.
+one machine ask it one at a time and share the answer (`flight.py`). The session
+package knows nothing of Playwright or requests: both are callables handed in by
+`chatgpt_browser.app`.
 """
 
 from __future__ import annotations

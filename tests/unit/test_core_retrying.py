@@ -27,9 +27,7 @@ def _attempts(stop: tenacity.stop.stop_base, clock: FakeClock, wait: float = 0.4
         seen.append(clock.now)
         raise OSError("transient")
 
-    retrying = tenacity.Retrying(
-        stop=stop, wait=tenacity.wait_fixed(wait), sleep=clock.sleep, reraise=True
-    )
+    retrying = tenacity.Retrying(stop=stop, wait=tenacity.wait_fixed(wait), sleep=clock.sleep, reraise=True)
     with contextlib.suppress(OSError):
         retrying(fail)
     return seen
