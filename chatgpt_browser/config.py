@@ -28,11 +28,6 @@ from .errors import ConfigError
 from .settings_checks import check_settings, checked_hosts
 from .site_profile import DEFAULT_USER_AGENT, SiteProfile, Timeouts  # re-exported
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 APP_NAME = "chatgpt-browser"
 
 
@@ -188,17 +183,32 @@ def _seconds(name: str, value: object) -> float:
     return seconds
 
 
-def read_config_file(path: Path) -> dict[str, object]:
-    """Parse the TOML file: top-level settings plus an optional [timeouts] table."""
+def read_toml(path: str | Path) -> dict[str, object]:
+    """The TOML document at `path` ({} when there is no file); ConfigError when it cannot
+    be read or parsed. The parser is imported only when there is a file to parse."""
+    path = Path(path).expanduser()
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the parser's import
     except FileNotFoundError:
         return {}
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid UTF-8 (byte {exc.start})") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    with handle:
+        try:
+            return tomllib.load(handle)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid UTF-8 (byte {exc.start})") from None
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+
+
+def read_config_file(path: Path) -> dict[str, object]:
+    """Parse the TOML file: top-level settings plus an optional [timeouts] table."""
+    data = read_toml(path)
     unknown = (set(data) - set(_SETTING_FIELDS) - set(OTHER_TABLES)) | (set(data) & set(_INTERNAL_FIELDS))
     if unknown:
         raise ConfigError(f"unknown keys in {path}: {', '.join(sorted(unknown))}")

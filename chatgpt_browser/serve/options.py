@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from .. import config
 from ..config import Settings
 from ..errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 API_KEY_ENV = "CHATGPT_BROWSER_API_KEY"
 MiB = 1024 * 1024
@@ -76,15 +71,8 @@ _OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(ServeOptions))
 
 
 def read_toml(path: str | Path | None) -> dict[str, object]:
-    if path is None:
-        return {}
-    try:
-        with open(Path(path).expanduser(), "rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    """The config file's whole document (serve reads its own [serve] and [[accounts]])."""
+    return {} if path is None else config.read_toml(path)
 
 
 def accounts_from(settings: Settings, document: Mapping[str, object]) -> tuple[AccountSpec, ...]:
