@@ -72,20 +72,23 @@ class ConversationDecoder:
 
         The answer is the last event of the usual shape with text (each repeats the whole
         answer so far, ids included), so decoding starts there; the events before it
-        cannot change the outcome.
-        When no event carries text, an error reported earlier matters, so then every
-        event is decoded. Same final state as `decode` on each event, except the
-        `skipped` and `rewrites` counts of the events passed over.
+        cannot change the outcome. When no event carries text, or a later one empties it,
+        an error reported earlier matters, so then every event is decoded. Same state as
+        `decode` on each event (whatever was decoded before), except the `skipped` and
+        `rewrites` counts of the events passed over.
         """
         start, found = self._last_answer(events)
-        if found is not None:  # decode it once: it was just parsed
-            self.payload = found
-            self._apply(found)
-            start += 1
-        for event in events[start:]:
+        if found is None:
+            for event in events:
+                self.decode(event)
+            return
+        before = dict(vars(self))  # the fields are immutable values: a shallow copy is a snapshot
+        self.payload = found  # decode it once: it was just parsed
+        self._apply(found)
+        for event in events[start + 1 :]:
             self.decode(event)
-        if found is not None and not self.text:  # a later event emptied it: earlier errors count
-            self.__init__()  # type: ignore[misc]
+        if not self.text:  # a later event emptied the answer: the events passed over count
+            vars(self).update(before)
             for event in events:
                 self.decode(event)
 

@@ -24,6 +24,10 @@ from ._sse import DONE, ConversationDecoder, ConversationUpdate, SSEEvent, SSEPa
 from ._text import markdown_to_text
 from ._transport import TransportResponse
 
+#: `read` keeps the events to decode at the end up to this many characters (each repeats
+#: the answer so far: a long answer's events add up quadratically), then decodes them.
+_KEEP_AT_MOST = 1 << 20
+
 #: How often the abort watcher looks at the event while a read is blocked.
 _ABORT_POLL = 0.02
 
@@ -77,6 +81,7 @@ class ConversationReader:
         self._shown = ""
         self._done = False  # `[DONE]` was read
         self._pending: list[SSEEvent] = []  # events `read` keeps for one `settle`
+        self._reading = False  # `read` (no updates on the way) rather than iteration
         self.final: ChatResponse | None = None
 
     def _partial(self, incomplete: bool = True) -> ChatResponse:
@@ -116,8 +121,15 @@ class ConversationReader:
             for _update in self:
                 pass
         else:
+            self._reading = True
+            kept = 0
             for events in self._batches():
                 self._pending += events
+                kept += sum(len(event.data) for event in events)
+                if kept > _KEEP_AT_MOST:  # a very long answer: decode what we hold, as streaming does
+                    for event in self._pending:
+                        self._decoder.decode(event)
+                    self._pending, kept = [], 0
             self._finish()
         assert self.final is not None
         return self.final
@@ -167,12 +179,15 @@ class ConversationReader:
         return events
 
     def _settle(self) -> None:
-        """Decode the events `read` kept, if any (at the end, or for a partial answer)."""
+        """For `read`: decode the events kept, if any, and show the answer so far (at the
+        end, or for a partial answer)."""
+        if not self._reading:
+            return
         if self._pending:
             self._decoder.settle(self._pending)
             self._pending = []
-            text = self._decoder.text
-            self._shown = text if self._markdown else markdown_to_text(text)
+        text = self._decoder.text
+        self._shown = text if self._markdown else markdown_to_text(text)
 
     def _finish(self) -> None:
         """The end-of-stream rules (module docstring); sets `final`."""
