@@ -19,6 +19,12 @@ def always(_: Credentials) -> bool:
     return True
 
 
+def _age(flight: LocalFlight, account: str, seconds: float = 60.0) -> None:
+    """Make the copy look confirmed `seconds` ago (instead of sleeping)."""
+    then = time.time() - seconds
+    os.utime(flight.copies.path(account), (then, then))
+
+
 class WatchedFlight(LocalFlight):
     """Records which threads are waiting (they look for a copy while they wait)."""
 
@@ -35,7 +41,7 @@ def test_a_job_that_did_not_wait_asks_the_shared_store_and_keeps_a_private_copy(
     flight = LocalFlight(tmp_path / "flight")
     old = make_bundle(1)
     flight.run("acct", 5.0, always, lambda: old)
-    time.sleep(0.1)  # the copy is now older than the next job
+    _age(flight, "acct")  # confirmed before the next job started
     new = make_bundle(2)
     assert flight.run("acct", 5.0, always, lambda: new) == new  # the shared store is the truth
     copy = flight.copies.path("acct")
@@ -128,8 +134,8 @@ def test_an_unchanged_answer_only_renews_the_copy_time(tmp_path: Path) -> None:
     same = make_bundle(9)
     flight.run("acct", 5.0, always, lambda: same)
     copy = flight.copies.path("acct")
+    _age(flight, "acct")
     inode, before = copy.stat().st_ino, copy.stat().st_mtime
-    time.sleep(0.05)
     flight.run("acct", 5.0, always, lambda: same)
     assert copy.stat().st_ino == inode and copy.stat().st_mtime > before  # touched, not rewritten
     flight.forget("acct")
