@@ -74,6 +74,15 @@ def test_waiting_jobs_take_the_machines_answer_without_redis_and_others_ask_redi
         token, imported_redis = finish(session_job(tmp_path, email, redis_url))
         assert (token, imported_redis) == (in_redis.session_token, True)
         assert flight.copies.load(key) == in_redis  # kept for the jobs that queue behind it
+
+        # Logging out forgets this machine's copy too.
+        argv = [
+            sys.executable, "-m", "chatgpt_browser", "logout", "--url", URL, "--email", email,
+            "--state-dir", str(tmp_path / "state"), "--store", "redis", "--redis-url", redis_url,
+        ]  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=cli_env(tmp_path))
+        assert done.returncode == 0, done.stderr
+        assert not flight.copies.path(key).exists() and store.load(key) is None
     finally:
         store.delete(key)
         store.close()
