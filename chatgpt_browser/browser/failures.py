@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 from ..config import default_state_dir
 from ..errors import ChallengeNotClearedError, ChatGPTBrowserError, LoginFailedError, NetworkError
 from . import artifacts
-from .inputs import redact_urls
 from .launch import BrowserSession, translate_error
-from .pw_errors import net_error
+from .pw_errors import error_line, net_error
 from .steps import HarvestRequest
 
 if TYPE_CHECKING:
@@ -31,7 +30,7 @@ def translate(exc: PlaywrightError, stage: str, page: Page) -> ChatGPTBrowserErr
     """A Playwright failure as one of ours, by its type and the stage it happened in."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-    text = redact_urls(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+    text = error_line(exc)
     if net_error(exc) is not None:
         return NetworkError(f"the browser could not reach the site ({text})", original_error=exc)
     if isinstance(exc, PlaywrightTimeoutError):

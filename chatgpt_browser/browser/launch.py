@@ -43,7 +43,7 @@ from .processes import (
     sweep_stale_temp_profiles,
     wait_for_profile_release,
 )
-from .pw_errors import browser_gone
+from .pw_errors import browser_gone, error_line
 from .xvfb import has_xvfb, needs_virtual_display, virtual_display
 
 if TYPE_CHECKING:
@@ -59,8 +59,7 @@ NO_DISPLAY_REMEDY = (
 
 def translate_error(exc: BaseException, what: str) -> BrowserError:
     """Map a Playwright failure to our tree: a closed target means the browser died."""
-    # Redacted: a CDP or proxy URL in the message may carry `user:pass@` or `?token=`.
-    text = redact_urls(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+    text = error_line(exc)
     if browser_gone(exc):
         return BrowserCrashedError(f"{what}: the browser died ({text})")
     return BrowserError(f"{what}: {text}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from .inputs import redact_urls
+
 _NET_ERROR = re.compile(r"\bnet::(ERR_[A-Z0-9_]+)")
 _REPLACED = re.compile(r"navigat|context was destroyed|Execution context .*destroyed", re.IGNORECASE)
 _GONE = re.compile(r"closed|crash|disconnected|Target page, context or browser", re.IGNORECASE)
@@ -35,4 +37,11 @@ def browser_gone(exc: BaseException) -> bool:
     return bool(_GONE.search(str(exc)))
 
 
-__all__ = ["BLOCKED_BY_CLIENT", "browser_gone", "net_error", "replaced_by_navigation"]
+def error_line(exc: BaseException) -> str:
+    """The error's first line for our messages, URLs redacted (a CDP or proxy URL in it may
+    carry `user:pass@` or `?token=`); the type's name when the message is empty."""
+    text = str(exc)
+    return redact_urls(text.splitlines()[0]) if text else type(exc).__name__
+
+
+__all__ = ["BLOCKED_BY_CLIENT", "browser_gone", "error_line", "net_error", "replaced_by_navigation"]

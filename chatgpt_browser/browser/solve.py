@@ -16,9 +16,8 @@ from urllib.parse import urlsplit
 from ..errors import ChallengeNotClearedError, ChatGPTBrowserError, NetworkError
 from .challenge import navigate_past_challenge, wait_until_cleared
 from .contexts import Context, WarmBrowser
-from .inputs import redact_urls
 from .launch import translate_error
-from .pw_errors import BLOCKED_BY_CLIENT, net_error
+from .pw_errors import BLOCKED_BY_CLIENT, error_line, net_error
 
 if TYPE_CHECKING:
     from playwright.sync_api import Cookie, Page, Response
@@ -79,7 +78,7 @@ def solve(browser: WarmBrowser, request: SolveRequest) -> Solution:
     except ChatGPTBrowserError:
         raise
     except PlaywrightError as exc:
-        text = redact_urls(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+        text = error_line(exc)
         code = net_error(exc)
         if code == BLOCKED_BY_CLIENT:
             raise NetworkError("the page went to a host outside the allow-list; not followed") from None

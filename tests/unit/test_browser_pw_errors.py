@@ -5,6 +5,7 @@ from __future__ import annotations
 from chatgpt_browser.browser.pw_errors import (
     BLOCKED_BY_CLIENT,
     browser_gone,
+    error_line,
     net_error,
     replaced_by_navigation,
 )
@@ -27,3 +28,11 @@ def test_navigation_and_closed_browser_are_told_apart() -> None:
     assert not replaced_by_navigation(Exception("Timeout 250ms exceeded.")) and not browser_gone(
         Exception("Timeout 250ms exceeded.")
     )
+
+
+def test_error_line_is_the_first_line_with_urls_redacted() -> None:
+    exc = Exception("connect ECONNREFUSED http://user:secret@127.0.0.1:9/json?token=abc\ncall log: ...")
+    line = error_line(exc)
+    assert line.startswith("connect ECONNREFUSED http://127.0.0.1:9/json")
+    assert "secret" not in line and "abc" not in line and "call log" not in line
+    assert error_line(TimeoutError()) == "TimeoutError"
