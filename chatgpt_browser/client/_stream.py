@@ -81,7 +81,7 @@ class ConversationReader:
         self._shown = ""
         self._done = False  # `[DONE]` was read
         self._pending: list[SSEEvent] = []  # events `read` keeps for one `settle`
-        self._reading = False  # `read` (no updates on the way) rather than iteration
+        self._unsettled = False  # `read` holds events (or their effect) `_shown` lacks
         self.final: ChatResponse | None = None
 
     def _partial(self, incomplete: bool = True) -> ChatResponse:
@@ -121,10 +121,10 @@ class ConversationReader:
             for _update in self:
                 pass
         else:
-            self._reading = True
             kept = 0
             for events in self._batches():
                 self._pending += events
+                self._unsettled = True
                 kept += sum(len(event.data) for event in events)
                 if kept > _KEEP_AT_MOST:  # a very long answer: decode what we hold, as streaming does
                     for event in self._pending:
@@ -179,15 +179,15 @@ class ConversationReader:
         return events
 
     def _settle(self) -> None:
-        """For `read`: decode the events kept, if any, and show the answer so far (at the
-        end, or for a partial answer)."""
-        if not self._reading:
+        """For `read`: decode the events kept and show the answer so far (at the end, or for
+        a partial answer); once, however many times it is asked."""
+        if not self._unsettled:
             return
-        if self._pending:
-            self._decoder.settle(self._pending)
-            self._pending = []
+        self._decoder.settle(self._pending)
+        self._pending = []
         text = self._decoder.text
         self._shown = text if self._markdown else markdown_to_text(text)
+        self._unsettled = False
 
     def _finish(self) -> None:
         """The end-of-stream rules (module docstring); sets `final`."""
